@@ -1,0 +1,85 @@
+package socketserver
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"syscall"
+)
+
+// Errors returned or reported by a Server. Compare them with errors.Is.
+var (
+	// ErrServerClosed is returned by Serve, ServePacket, ListenAndServe and
+	// HandleRequest once Shutdown or Close has been called.
+	ErrServerClosed = errors.New("socketserver: Server closed")
+
+	// ErrAbortHandler ends a request without an error report: a handler that
+	// returns it (or panics with it) has its connection closed at once, and
+	// whatever it buffered for the client is discarded.
+	ErrAbortHandler = errors.New("socketserver: abort handler")
+
+	// ErrTruncated is reported for a datagram larger than MaxPacketSize. The
+	// datagram is dropped, never passed on cut short.
+	ErrTruncated = errors.New("socketserver: datagram truncated")
+
+	// ErrUnnamedPeer is reported when a handler replies to a Unix datagram
+	// client that never bound its socket: such a client has no address to
+	// send to (see UnnamedAddr).
+	ErrUnnamedPeer = errors.New("socketserver: cannot reply to an unnamed Unix socket")
+
+	// ErrIdleTimeout is the error a connection's reads and writes return
+	// once it has been closed for being idle longer than IdleTimeout.
+	ErrIdleTimeout = errors.New("socketserver: connection idle too long")
+
+	// ErrNotSocket is returned when a Unix socket path is taken by a file
+	// that is not a socket. Such a file is never removed.
+	ErrNotSocket = errors.New("socketserver: path exists and is not a socket")
+
+	// ErrAddrInUse is returned when a Unix socket path belongs to a server
+	// that is still accepting connections.
+	ErrAddrInUse = errors.New("socketserver: address already in use")
+
+	// ErrUnsupported is returned for an option or network this platform, or
+	// this kind of socket, does not support.
+	ErrUnsupported = errors.New("socketserver: not supported")
+
+	// ErrNoHandler is returned by Serve, ServePacket, ListenAndServe and
+	// HandleRequest when the Server has no Handler.
+	ErrNoHandler = errors.New("socketserver: Server has no Handler")
+)
+
+// A PanicError is what a Server reports to HandleError when a handler,
+// its Setup or its Finish panics. The server recovers, reports and goes on
+// serving.
+type PanicError struct {
+	Value any    // the value passed to panic
+	Stack []byte // the goroutine's stack at the time of the panic
+}
+
+func (e *PanicError) Error() string {
+	return fmt.Sprintf("socketserver: panic serving request: %v", e.Value)
+}
+
+// Unwrap returns the panic value if it is an error, so that errors.Is and
+// errors.As see through a panic(err).
+func (e *PanicError) Unwrap() error {
+	err, _ := e.Value.(error)
+	return err
+}
+
+// isRoutine reports whether err is the ordinary end of a network
+// conversation (the peer went away, a timeout fired, the server closed the
+// socket) rather than a fault worth an error log.
+func isRoutine(err error) bool {
+	if errors.Is(err, net.ErrClosed) || errors.Is(err, ErrIdleTimeout) {
+		return true
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return true
+	}
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
+		errors.Is(err, syscall.ECONNABORTED)
+}

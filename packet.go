@@ -1,0 +1,86 @@
+package socketserver
+
+import (
+	"fmt"
+	"net"
+	"time"
+)
+
+// ServePacket reads datagrams from pc and serves each as one request with
+// the Handler, in the server's Mode, until the server is shut down or pc
+// fails. ServePacket takes pc over and closes it when it returns, once the
+// handlers it started are done (unless the Mode says not to wait), so that
+// they can still reply.
+//
+// A datagram larger than MaxPacketSize is dropped and reported to
+// HandleError as ErrTruncated.
+//
+// ServePacket always returns a non-nil error: ErrServerClosed after
+// Shutdown or Close.
+func (s *Server) ServePacket(pc net.PacketConn) error {
+	return s.serve(&trackedSocket{pc: pc})
+}
+
+// readLoop is ServePacket's body: read, admit, dispatch.
+func (s *Server) readLoop(t *trackedSocket) error {
+	ex := s.mode().newExecutor(s)
+	defer ex.wait()
+	var pause time.Duration
+	for {
+		r, err := s.readRequest(t.pc, ex.daemon())
+		if err != nil {
+			if s.shuttingDown() || t.stopped.Load() {
+				return ErrServerClosed
+			}
+			if isTemporaryAcceptError(err) {
+				pause = nextPause(pause)
+				s.logger().Warn("socketserver: read failed; retrying", "addr", t.pc.LocalAddr(), "err", err, "retry_in", pause)
+				if !s.sleep(pause) {
+					return ErrServerClosed
+				}
+				continue
+			}
+			return fmt.Errorf("socketserver: read: %w", err)
+		}
+		pause = 0
+		if r == nil {
+			continue // dropped and reported
+		}
+		if !s.admit(r) {
+			s.pools.putPacket(r.pbuf)
+			return ErrServerClosed
+		}
+		r.setState(StateNew)
+		ex.run(r)
+	}
+}
+
+// readRequest reads one datagram. It returns a nil request, and no error,
+// for a datagram it dropped and reported.
+func (s *Server) readRequest(pc net.PacketConn, daemon bool) (*Request, error) {
+	max := s.maxPacketSize()
+	pbuf := s.pools.getPacket(max + 1)
+	n, addr, err := pc.ReadFrom(*pbuf)
+	if err != nil {
+		s.pools.putPacket(pbuf)
+		return nil, err
+	}
+	s.stats.bytesIn.Add(int64(n))
+	addr = peerAddr(pc.LocalAddr().Network(), addr)
+	if n > max {
+		s.pools.putPacket(pbuf)
+		s.stats.truncated.Add(1)
+		s.report(addr, fmt.Errorf("%w: datagram larger than %d bytes", ErrTruncated, max))
+		return nil, nil
+	}
+	return &Request{
+		ID:         s.nextID.Add(1),
+		RemoteAddr: addr,
+		LocalAddr:  pc.LocalAddr(),
+		Packet:     (*pbuf)[:n:n],
+		PacketConn: pc,
+		srv:        s,
+		daemon:     daemon,
+		pbuf:       pbuf,
+	}, nil
+}

@@ -1,0 +1,216 @@
+package socketserver
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"runtime"
+	"runtime/debug"
+	"sync"
+)
+
+// A Request is one request being served: a stream connection, or one
+// datagram. The server makes it and hands it to the Handler.
+//
+// Reader and Writer are the request's body and reply, on every transport,
+// as Python's rfile and wfile: on a stream the connection's bytes, read
+// through a buffer, and the bytes sent back; on a datagram transport the
+// datagram's bytes, and a reply sent as one datagram when the handler
+// returns (or calls Flush) if anything was written.
+//
+// A Request belongs to the goroutine serving it: only Context and Server
+// are safe to call from other goroutines.
+type Request struct {
+	// ID numbers the server's requests from 1, for logs and metrics.
+	ID uint64
+
+	// RemoteAddr is the client's address: an UnnamedAddr for a Unix
+	// client whose socket has no name.
+	RemoteAddr net.Addr
+
+	// LocalAddr is the server socket's address.
+	LocalAddr net.Addr
+
+	// Reader reads the request.
+	Reader *bufio.Reader
+
+	// Writer writes the reply. On a stream, unless WriteBufferSize is set,
+	// every Write reaches the client whole before it returns; on a datagram
+	// transport it collects one reply datagram.
+	Writer io.Writer
+
+	// Conn is the stream connection, nil for a datagram. Reading or writing
+	// it directly bypasses Reader's and Writer's buffers, the server's
+	// timeouts and its byte counts.
+	Conn net.Conn
+
+	// Packet is the datagram, nil for a stream. It is valid until the
+	// handler returns.
+	Packet []byte
+
+	// PacketConn is the server's datagram socket, nil for a stream. SendTo
+	// writes to it with the server's checks and counts.
+	PacketConn net.PacketConn
+
+	srv    *Server
+	daemon bool        // not waited for by Shutdown and Close
+	sc     *statsConn  // stream: Conn with timeouts and counting
+	bw     *bufio.Writer // stream with WriteBufferSize
+	dio    *datagramIO   // datagram reader and reply
+	pbuf   *[]byte       // datagram buffer, from the pool
+
+	ctxMu  sync.Mutex
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+// Context returns the request's context. It is cancelled when the request
+// ends (the handler returned, or the server forced its connection closed)
+// and when the server is closed. A graceful Shutdown does not cancel it.
+func (r *Request) Context() context.Context {
+	r.ctxMu.Lock()
+	defer r.ctxMu.Unlock()
+	if r.ctx == nil {
+		r.ctx, r.cancel = context.WithCancel(r.srv.baseCtx)
+	}
+	return r.ctx
+}
+
+// Server returns the server serving the request, so that a handler can,
+// for example, call Shutdown.
+func (r *Request) Server() *Server { return r.srv }
+
+// Datagram reports whether the request is a datagram.
+func (r *Request) Datagram() bool { return r.PacketConn != nil }
+
+// Flush sends what the handler has written so far: on a buffered stream
+// the buffer's contents; on a datagram transport the reply collected so
+// far, as one datagram (nothing is sent if nothing was written).
+func (r *Request) Flush() error {
+	switch {
+	case r.bw != nil:
+		return r.bw.Flush()
+	case r.dio != nil && r.dio.reply.Len() > 0:
+		err := r.SendTo(r.dio.reply.Bytes(), r.RemoteAddr)
+		r.dio.reply.Reset()
+		return err
+	}
+	return nil
+}
+
+// SendTo sends p as one datagram to addr from the server's datagram
+// socket, so that a handler can send several replies, or reply elsewhere.
+// It fails with ErrUnnamedPeer for an unnamed Unix client, and with
+// ErrUnsupported on a stream.
+func (r *Request) SendTo(p []byte, addr net.Addr) error {
+	if r.PacketConn == nil {
+		return fmt.Errorf("%w: SendTo on a stream connection", ErrUnsupported)
+	}
+	if _, ok := addr.(UnnamedAddr); ok {
+		return ErrUnnamedPeer
+	}
+	n, err := r.PacketConn.WriteTo(p, addr)
+	r.srv.stats.bytesOut.Add(int64(n))
+	return err
+}
+
+func (r *Request) setState(st ConnState) {
+	if h := r.srv.ConnState; h != nil {
+		h(r, st)
+	}
+}
+
+// serveRequest runs one request through verification, the handler and its
+// setup and finish steps, reports what failed, and releases the request.
+// calledFromHandler looks for this function on the stack: keep it out of
+// line.
+//
+//go:noinline
+func (s *Server) serveRequest(r *Request) {
+	defer s.endRequest(r)
+	if s.state.Load() == serverClosed {
+		return // queued, and the server closed before its turn
+	}
+	if v := s.VerifyRequest; v != nil && !v(r) {
+		s.stats.rejected.Add(1)
+		return
+	}
+	r.setState(StateActive)
+	s.prepareIO(r)
+	h := s.Handler
+	if sh, ok := h.(SetupHandler); ok {
+		if err := guard(sh.Setup, r); err != nil {
+			s.report(r.RemoteAddr, err)
+			return
+		}
+	}
+	err := guard(h.Handle, r)
+	if fh, ok := h.(FinishHandler); ok {
+		if ferr := guard(fh.Finish, r); ferr != nil && !errors.Is(err, ErrAbortHandler) {
+			s.report(r.RemoteAddr, ferr)
+		}
+	}
+	if errors.Is(err, ErrAbortHandler) {
+		return
+	}
+	if ferr := r.Flush(); ferr != nil && err == nil {
+		err = ferr
+	}
+	if err != nil {
+		s.report(r.RemoteAddr, err)
+	}
+}
+
+// guard calls f(r), turning a panic into a *PanicError (or ErrAbortHandler,
+// if that was the panic's value).
+func guard(f func(*Request) error, r *Request) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			if e, ok := v.(error); ok && errors.Is(e, ErrAbortHandler) {
+				err = ErrAbortHandler
+				return
+			}
+			err = &PanicError{Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return f(r)
+}
+
+// report passes err to HandleError, or logs it.
+func (s *Server) report(remote net.Addr, err error) {
+	s.stats.errors.Add(1)
+	if h := s.HandleError; h != nil {
+		h(remote, err)
+		return
+	}
+	s.LogError(remote, err)
+}
+
+// calledFromHandler reports whether the calling goroutine is serving a
+// request, for which Close and Shutdown must not wait.
+func calledFromHandler() bool {
+	pcs := make([]uintptr, 64)
+	for {
+		n := runtime.Callers(2, pcs)
+		if n < len(pcs) {
+			pcs = pcs[:n]
+			break
+		}
+		pcs = make([]uintptr, 2*len(pcs))
+	}
+	frames := runtime.CallersFrames(pcs)
+	for {
+		f, more := frames.Next()
+		if f.Function == serveRequestName {
+			return true
+		}
+		if !more {
+			return false
+		}
+	}
+}
+
+var serveRequestName = funcName((*Server).serveRequest)

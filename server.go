@@ -1,0 +1,439 @@
+package socketserver
+
+import (
+	"context"
+	"io/fs"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// A Server serves requests on stream and datagram sockets with a Handler.
+// The zero value, given a Handler, is a valid configuration: TCP on an
+// address the kernel picks, a goroutine per request.
+//
+// A Server may serve several sockets at once (call Serve or ServePacket once
+// for each). It must not be copied after first use, and its fields must not
+// be changed once it serves.
+type Server struct {
+	// Network is the network Listen and ListenAndServe bind: "tcp",
+	// "tcp4", "tcp6", "udp", "udp4", "udp6", "unix", "unixgram" or
+	// "unixpacket". Empty means "tcp".
+	Network string
+
+	// Addr is the address Listen and ListenAndServe bind, in the form
+	// net.Listen takes ("127.0.0.1:9999", "[::1]:0", "/run/app.sock").
+	// Empty means all interfaces on a port the kernel picks, for IP
+	// networks.
+	Addr string
+
+	// Handler serves each request. It is required.
+	Handler Handler
+
+	// Mode is how requests run concurrently: Sync, Goroutine or Pool.
+	// Nil means Goroutine{}: a goroutine per request, waited for on close.
+	Mode Mode
+
+	// Logger receives the server's own log records and those of the
+	// default HandleError. Nil means slog.Default().
+	Logger *slog.Logger
+
+	// VerifyRequest, if not nil, decides whether a request is served at all
+	// (Python's verify_request). It runs before Setup and Handle, with
+	// r.Reader and r.Writer not yet usable. A rejected stream connection is
+	// closed at once; a rejected datagram is dropped. Both are counted in
+	// Stats().Rejected. See AllowNetworks.
+	VerifyRequest func(r *Request) bool
+
+	// HandleError, if not nil, receives every error a handler returns, every
+	// recovered panic (as a *PanicError) and every datagram the server
+	// could not take or reply to, with the client's address. Nil means
+	// Server.LogError. The server goes on serving either way.
+	HandleError func(remote net.Addr, err error)
+
+	// ConnState, if not nil, is called as each request changes state. For
+	// datagram transports each datagram is a request and goes through the
+	// same states. It is called on the goroutine serving the request, and
+	// must not keep r.
+	ConnState func(r *Request, state ConnState)
+
+	// Timeout is how long HandleRequest waits for a request before it calls
+	// HandleTimeout (Python's timeout). Zero means it waits for ever.
+	Timeout time.Duration
+
+	// HandleTimeout, if not nil, is called by HandleRequest when no request
+	// came within Timeout (Python's handle_timeout).
+	HandleTimeout func()
+
+	// ServiceActions, if not nil, is called every ServiceInterval while
+	// Serve, ServePacket or ListenAndServe run, once for each of them
+	// (Python's service_actions). It runs on its own goroutine, alongside
+	// the handlers.
+	ServiceActions func()
+
+	// ServiceInterval is the period of ServiceActions. Zero means 500ms,
+	// Python's poll_interval.
+	ServiceInterval time.Duration
+
+	// ReadBufferSize is the size of each request's Reader. Zero means 4096.
+	ReadBufferSize int
+
+	// WriteBufferSize, if positive, buffers a stream request's Writer: what
+	// the handler writes goes out when the buffer fills, when it calls
+	// r.Flush, and when it returns. Zero means unbuffered: every write
+	// reaches the client whole before it returns (Python's wbufsize=0).
+	WriteBufferSize int
+
+	// MaxPacketSize is the largest datagram the server takes. A larger one
+	// is dropped and reported as ErrTruncated, never passed on cut short.
+	// Zero means 65536.
+	MaxPacketSize int
+
+	// ReadTimeout, if positive, bounds each read of a stream connection.
+	ReadTimeout time.Duration
+
+	// WriteTimeout, if positive, bounds each write to a stream connection,
+	// so a client that stops reading cannot hold a handler for ever.
+	WriteTimeout time.Duration
+
+	// IdleTimeout, if positive, closes a stream connection on which no
+	// read or write has completed for that long; its pending and later
+	// reads and writes fail with ErrIdleTimeout.
+	IdleTimeout time.Duration
+
+	// NoReuseAddr clears SO_REUSEADDR, which Go sets on TCP listeners so a
+	// restarted server can bind at once (Python's allow_reuse_address).
+	NoReuseAddr bool
+
+	// ReusePort sets SO_REUSEPORT so that several sockets, in one process or
+	// several, can bind the same IP address and port (Python's
+	// allow_reuse_port). It applies to IP networks only: Linux refuses it on
+	// Unix sockets.
+	ReusePort bool
+
+	// Backlog is the listen queue length of stream sockets (Python's
+	// request_queue_size). Zero means the system's maximum, SOMAXCONN.
+	Backlog int
+
+	// DisableNoDelay turns Nagle's algorithm back on for accepted TCP
+	// connections. By default, as everywhere in Go, TCP_NODELAY is set.
+	DisableNoDelay bool
+
+	// KeepAlive is the TCP keep-alive period of accepted connections, as
+	// in net.ListenConfig: zero means Go's default, negative disables it.
+	KeepAlive time.Duration
+
+	// SocketMode, if not zero, is the permission of the Unix socket files
+	// Listen creates (for example 0o660). Zero leaves them to the umask.
+	SocketMode fs.FileMode
+
+	mu         sync.Mutex
+	state      atomic.Int32 // serverRunning, serverShutdown or serverClosed
+	done       chan struct{}
+	listeners  map[*trackedSocket]struct{}
+	conns      map[*Request]struct{}
+	listened   *trackedSocket // opened by Listen, not yet served
+	idleCh     chan struct{}  // closed when waited drops to zero
+	baseCtx    context.Context
+	baseCancel context.CancelFunc
+	waited     atomic.Int64 // requests Shutdown and Close wait for
+	nextID     atomic.Uint64
+	stats      counters
+	pools      bufferPools
+}
+
+// Server states.
+const (
+	serverRunning int32 = iota
+	serverShutdown
+	serverClosed
+)
+
+func (s *Server) network() string {
+	if s.Network == "" {
+		return "tcp"
+	}
+	return s.Network
+}
+
+func (s *Server) mode() Mode {
+	if s.Mode == nil {
+		return Goroutine{}
+	}
+	return s.Mode
+}
+
+func (s *Server) logger() *slog.Logger {
+	if s.Logger == nil {
+		return slog.Default()
+	}
+	return s.Logger
+}
+
+func (s *Server) serviceInterval() time.Duration {
+	if s.ServiceInterval <= 0 {
+		return 500 * time.Millisecond
+	}
+	return s.ServiceInterval
+}
+
+func (s *Server) readBufferSize() int {
+	if s.ReadBufferSize <= 0 {
+		return 4096
+	}
+	return s.ReadBufferSize
+}
+
+func (s *Server) maxPacketSize() int {
+	if s.MaxPacketSize <= 0 {
+		return 65536
+	}
+	return s.MaxPacketSize
+}
+
+// init prepares the server's state on first use. The caller holds s.mu.
+func (s *Server) initLocked() {
+	if s.done != nil {
+		return
+	}
+	s.done = make(chan struct{})
+	s.listeners = make(map[*trackedSocket]struct{})
+	s.conns = make(map[*Request]struct{})
+	s.baseCtx, s.baseCancel = context.WithCancel(context.Background())
+}
+
+func (s *Server) shuttingDown() bool { return s.state.Load() != serverRunning }
+
+// A trackedSocket is a listener or packet conn the server serves or holds,
+// closed exactly once.
+type trackedSocket struct {
+	ln      net.Listener   // stream, or nil
+	pc      net.PacketConn // datagram, or nil
+	once    sync.Once
+	err     error
+	stopped atomic.Bool // a graceful stop asked the read loop to end
+}
+
+func (t *trackedSocket) close() error {
+	t.once.Do(func() {
+		if t.ln != nil {
+			t.err = t.ln.Close()
+		} else {
+			t.err = t.pc.Close()
+		}
+	})
+	return t.err
+}
+
+func (t *trackedSocket) addr() net.Addr {
+	if t.ln != nil {
+		return t.ln.Addr()
+	}
+	return t.pc.LocalAddr()
+}
+
+// stop makes the socket's serving loop return without closing the socket
+// if it is a datagram socket (in-flight handlers may still reply on it),
+// and closes it if it is a listener.
+func (t *trackedSocket) stop() {
+	if t.ln != nil {
+		t.close()
+		return
+	}
+	t.stopped.Store(true)
+	t.pc.SetReadDeadline(aLongTimeAgo)
+}
+
+var aLongTimeAgo = time.Unix(1, 0)
+
+// track adds or removes a socket from the set the server closes on
+// shutdown. Adding fails once the server is shutting down.
+func (s *Server) track(t *trackedSocket, add bool) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.initLocked()
+	if !add {
+		delete(s.listeners, t)
+		return true
+	}
+	if s.shuttingDown() {
+		return false
+	}
+	s.listeners[t] = struct{}{}
+	return true
+}
+
+// Shutdown shuts the server down gracefully. At once it stops taking
+// requests: listeners are closed and datagram sockets stop being read, so no
+// request is accepted after Shutdown begins. Then it waits for every request
+// already accepted (including those queued in a Pool) to finish, until ctx
+// is done; then it closes the remaining connections, cancels their
+// contexts and returns ctx.Err(). Requests served in Goroutine{Daemon: true}
+// mode are not waited for.
+//
+// Shutdown may be called more than once, before or while the server
+// serves, and from inside a handler. Called from a handler, which it
+// cannot wait for, it starts the shutdown, leaves the waiting (and the
+// forcing at ctx's deadline) to run in the background, and returns nil at
+// once; Serve still returns only when the handlers are done.
+//
+// Once Shutdown has been called, Serve, ServePacket, ListenAndServe and
+// HandleRequest return ErrServerClosed.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.beginShutdown(serverShutdown)
+	if calledFromHandler() {
+		go s.drain(ctx)
+		return nil
+	}
+	return s.drain(ctx)
+}
+
+// drain waits until no waited request is left or ctx is done, and in the
+// latter case forces the remaining requests closed.
+func (s *Server) drain(ctx context.Context) error {
+	select {
+	case <-s.idle():
+		return s.closeListened()
+	case <-ctx.Done():
+		s.force()
+		return ctx.Err()
+	}
+}
+
+// Close closes the server at once: listeners, datagram sockets and every
+// connection are closed and request contexts cancelled. Then, unless the
+// mode is Goroutine{Daemon: true}, it waits for running handlers to return
+// (Python's block_on_close); it does not wait when called from a handler.
+// Queued requests in a Pool are closed unserved. Close may be called more
+// than once, before or while the server serves. It returns the first error
+// from closing a socket.
+func (s *Server) Close() error {
+	s.beginShutdown(serverClosed)
+	err := s.force()
+	if !calledFromHandler() {
+		<-s.idle()
+	}
+	return err
+}
+
+// beginShutdown moves the server to state st (never back) and stops all its
+// sockets from taking requests.
+func (s *Server) beginShutdown(st int32) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.initLocked()
+	if s.state.Load() < st {
+		s.state.Store(st)
+	}
+	select {
+	case <-s.done:
+	default:
+		close(s.done)
+	}
+	for t := range s.listeners {
+		t.stop()
+	}
+	if s.listened != nil {
+		s.listened.stop()
+	}
+}
+
+// closeListened closes the socket Listen opened, if nobody served it.
+func (s *Server) closeListened() error {
+	s.mu.Lock()
+	t := s.listened
+	s.listened = nil
+	s.mu.Unlock()
+	if t == nil {
+		return nil
+	}
+	return t.close()
+}
+
+// force closes every socket and connection and cancels request contexts.
+func (s *Server) force() error {
+	s.mu.Lock()
+	s.state.Store(serverClosed)
+	var err error
+	for t := range s.listeners {
+		if cerr := t.close(); cerr != nil && err == nil {
+			err = cerr
+		}
+	}
+	conns := make([]*Request, 0, len(s.conns))
+	for r := range s.conns {
+		conns = append(conns, r)
+	}
+	s.mu.Unlock()
+	if cerr := s.closeListened(); cerr != nil && err == nil {
+		err = cerr
+	}
+	for _, r := range conns {
+		r.Conn.Close()
+	}
+	s.baseCancel()
+	return err
+}
+
+// idle returns a channel that is closed once no waited request is left.
+func (s *Server) idle() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.waited.Load() == 0 {
+		return closedChan
+	}
+	if s.idleCh == nil {
+		s.idleCh = make(chan struct{})
+	}
+	return s.idleCh
+}
+
+var closedChan = func() chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}()
+
+// admit registers an accepted request. It fails once the server is
+// shutting down, so that no request is accepted after Shutdown begins.
+func (s *Server) admit(r *Request) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.shuttingDown() {
+		return false
+	}
+	if !r.daemon {
+		s.waited.Add(1)
+	}
+	if r.Conn != nil {
+		s.conns[r] = struct{}{}
+		s.stats.activeConns.Add(1)
+		s.stats.totalConns.Add(1)
+	} else {
+		s.stats.activePackets.Add(1)
+		s.stats.totalPackets.Add(1)
+	}
+	return true
+}
+
+// release unregisters a finished request.
+func (s *Server) release(r *Request) {
+	if r.Conn != nil {
+		s.mu.Lock()
+		delete(s.conns, r)
+		s.mu.Unlock()
+	}
+	if r.daemon {
+		return
+	}
+	if s.waited.Add(-1) == 0 && s.shuttingDown() {
+		s.mu.Lock()
+		if s.idleCh != nil && s.waited.Load() == 0 {
+			close(s.idleCh)
+			s.idleCh = nil
+		}
+		s.mu.Unlock()
+	}
+}

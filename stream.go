@@ -1,0 +1,250 @@
+package socketserver
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"sync/atomic"
+	"time"
+)
+
+// Serve accepts connections on l and serves each with the Handler, in the
+// server's Mode, until the server is shut down or l fails. Serve takes l
+// over and closes it when it returns.
+//
+// On a temporary accept error (such as running out of descriptors) Serve
+// logs it and retries after a pause growing from 5ms to 1s. Before it
+// returns, Serve waits for the handlers it started, unless the Mode says
+// not to (Goroutine{Daemon: true}).
+//
+// Serve always returns a non-nil error: ErrServerClosed after Shutdown or
+// Close.
+func (s *Server) Serve(l net.Listener) error {
+	return s.serve(&trackedSocket{ln: l})
+}
+
+// serve runs the loop that fits t's kind of socket.
+func (s *Server) serve(t *trackedSocket) error {
+	if s.Handler == nil {
+		t.close()
+		return ErrNoHandler
+	}
+	if !s.track(t, true) {
+		t.close()
+		return ErrServerClosed
+	}
+	defer s.track(t, false)
+	defer t.close()
+	stopActions := s.startServiceActions()
+	defer stopActions()
+	if t.ln != nil {
+		return s.acceptLoop(t.ln)
+	}
+	return s.readLoop(t)
+}
+
+// acceptLoop is Serve's body: accept, admit, dispatch.
+func (s *Server) acceptLoop(l net.Listener) error {
+	ex := s.mode().newExecutor(s)
+	defer ex.wait()
+	var pause time.Duration
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			if s.shuttingDown() {
+				return ErrServerClosed
+			}
+			if isTemporaryAcceptError(err) {
+				pause = nextPause(pause)
+				s.logger().Warn("socketserver: accept failed; retrying", "addr", l.Addr(), "err", err, "retry_in", pause)
+				if !s.sleep(pause) {
+					return ErrServerClosed
+				}
+				continue
+			}
+			return fmt.Errorf("socketserver: accept: %w", err)
+		}
+		pause = 0
+		r := s.newStreamRequest(c, ex.daemon())
+		if !s.admit(r) {
+			c.Close() // accepted by the kernel after Shutdown began: not ours to serve
+			return ErrServerClosed
+		}
+		r.setState(StateNew)
+		ex.run(r)
+	}
+}
+
+// nextPause doubles an accept-retry pause from 5ms up to 1s.
+func nextPause(d time.Duration) time.Duration {
+	if d == 0 {
+		return 5 * time.Millisecond
+	}
+	return min(2*d, time.Second)
+}
+
+// sleep waits for d, or until the server shuts down, and reports whether
+// the server is still running.
+func (s *Server) sleep(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-s.done:
+		return false
+	}
+}
+
+// isTemporaryAcceptError reports whether an accept error is worth a retry:
+// anything but a closed listener.
+func isTemporaryAcceptError(err error) bool {
+	if errors.Is(err, net.ErrClosed) {
+		return false
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return true
+	}
+	return isRetryableErrno(err)
+}
+
+// newStreamRequest wraps an accepted connection.
+func (s *Server) newStreamRequest(c net.Conn, daemon bool) *Request {
+	if tc, ok := c.(*net.TCPConn); ok && s.DisableNoDelay {
+		tc.SetNoDelay(false)
+	}
+	r := &Request{
+		ID:         s.nextID.Add(1),
+		RemoteAddr: c.RemoteAddr(),
+		LocalAddr:  c.LocalAddr(),
+		Conn:       c,
+		srv:        s,
+		daemon:     daemon,
+	}
+	if ua, ok := r.RemoteAddr.(*net.UnixAddr); ok {
+		r.RemoteAddr = peerAddr(ua.Net, ua)
+	}
+	return r
+}
+
+// prepareIO gives a request its Reader and Writer.
+func (s *Server) prepareIO(r *Request) {
+	if r.Conn == nil {
+		r.dio = s.pools.getDatagramIO(r.Packet, s.readBufferSize())
+		r.Reader = r.dio.reader
+		r.Writer = &r.dio.reply
+		return
+	}
+	r.sc = &statsConn{Conn: r.Conn, srv: s}
+	if s.IdleTimeout > 0 {
+		r.sc.idle = newIdleTimer(r.Conn, s.IdleTimeout)
+	}
+	r.Reader = s.pools.getReader(r.sc, s.readBufferSize())
+	r.Writer = r.sc
+	if s.WriteBufferSize > 0 {
+		r.bw = s.pools.getWriter(r.sc, s.WriteBufferSize)
+		r.Writer = r.bw
+	}
+}
+
+// endRequest releases what the request held and closes its connection.
+func (s *Server) endRequest(r *Request) {
+	if r.Conn != nil {
+		r.Conn.Close()
+		s.stats.activeConns.Add(-1)
+		if r.sc != nil && r.sc.idle != nil {
+			r.sc.idle.stop()
+		}
+		if r.bw != nil {
+			s.pools.putWriter(r.bw)
+		}
+		if r.Reader != nil {
+			s.pools.putReader(r.Reader)
+		}
+	} else {
+		s.stats.activePackets.Add(-1)
+		if r.dio != nil {
+			s.pools.putDatagramIO(r.dio)
+		}
+		s.pools.putPacket(r.pbuf)
+	}
+	r.ctxMu.Lock()
+	if r.cancel != nil {
+		r.cancel()
+	}
+	r.ctxMu.Unlock()
+	r.setState(StateClosed)
+	s.release(r)
+}
+
+// statsConn is a stream connection as handlers see it through Reader and
+// Writer: counted, with per-operation timeouts and an idle timer.
+type statsConn struct {
+	net.Conn
+	srv  *Server
+	idle *idleTimer
+}
+
+func (c *statsConn) Read(p []byte) (int, error) {
+	if d := c.srv.ReadTimeout; d > 0 {
+		c.Conn.SetReadDeadline(time.Now().Add(d))
+	}
+	n, err := c.Conn.Read(p)
+	c.srv.stats.bytesIn.Add(int64(n))
+	return n, c.idle.after(n, err)
+}
+
+func (c *statsConn) Write(p []byte) (int, error) {
+	if d := c.srv.WriteTimeout; d > 0 {
+		c.Conn.SetWriteDeadline(time.Now().Add(d))
+	}
+	n, err := c.Conn.Write(p)
+	c.srv.stats.bytesOut.Add(int64(n))
+	return n, c.idle.after(n, err)
+}
+
+// An idleTimer closes a connection on which no I/O completed for d.
+type idleTimer struct {
+	conn  net.Conn
+	d     time.Duration
+	last  atomic.Int64 // UnixNano of the last completed I/O
+	fired atomic.Bool
+	t     *time.Timer
+}
+
+func newIdleTimer(c net.Conn, d time.Duration) *idleTimer {
+	it := &idleTimer{conn: c, d: d}
+	it.last.Store(time.Now().UnixNano())
+	it.t = time.AfterFunc(d, it.check)
+	return it
+}
+
+// check closes the connection if it has been idle for d, or re-arms the
+// timer for the time left.
+func (it *idleTimer) check() {
+	idle := time.Duration(time.Now().UnixNano() - it.last.Load())
+	if idle < it.d {
+		it.t.Reset(it.d - idle)
+		return
+	}
+	it.fired.Store(true)
+	it.conn.Close()
+}
+
+// after records an I/O of n bytes and turns its error into ErrIdleTimeout
+// if the timer closed the connection. It is a no-op on a nil timer.
+func (it *idleTimer) after(n int, err error) error {
+	if it == nil {
+		return err
+	}
+	if n > 0 {
+		it.last.Store(time.Now().UnixNano())
+	}
+	if err != nil && it.fired.Load() {
+		return ErrIdleTimeout
+	}
+	return err
+}
+
+func (it *idleTimer) stop() { it.t.Stop() }
