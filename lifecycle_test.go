@@ -1,0 +1,362 @@
+package socketserver_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/socketserver-go/socketserver"
+)
+
+// Twenty servers shut down right after they start all return (CPython's
+// test_shutdown).
+func TestShutdownRightAfterStart(t *testing.T) {
+	for _, mode := range modes {
+		t.Run(mode.String(), func(t *testing.T) {
+			var wg sync.WaitGroup
+			for range 20 {
+				srv := &socketserver.Server{Addr: "127.0.0.1:0", Handler: echo, Mode: mode, Logger: testLogger(t)}
+				wg.Go(func() {
+					served := make(chan error, 1)
+					go func() { served <- srv.ListenAndServe() }()
+					if err := srv.Shutdown(context.Background()); err != nil {
+						t.Errorf("Shutdown = %v", err)
+					}
+					if err := <-served; !errors.Is(err, socketserver.ErrServerClosed) {
+						t.Errorf("ListenAndServe = %v, want ErrServerClosed", err)
+					}
+				})
+			}
+			wg.Wait()
+		})
+	}
+}
+
+// A server never served can be closed, more than once, and closing it
+// releases the socket Listen opened.
+func TestCloseWithoutServing(t *testing.T) {
+	srv := &socketserver.Server{Handler: echo}
+	if err := srv.Close(); err != nil {
+		t.Fatalf("Close = %v", err)
+	}
+	if err := srv.Close(); err != nil {
+		t.Fatalf("second Close = %v", err)
+	}
+	if err := srv.Shutdown(context.Background()); err != nil {
+		t.Fatalf("Shutdown after Close = %v", err)
+	}
+	if err := srv.ListenAndServe(); !errors.Is(err, socketserver.ErrServerClosed) {
+		t.Fatalf("ListenAndServe after Close = %v, want ErrServerClosed", err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Serve(l); !errors.Is(err, socketserver.ErrServerClosed) {
+		t.Fatalf("Serve after Close = %v, want ErrServerClosed", err)
+	}
+	if _, err := l.Accept(); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("Serve after Close left its listener open: Accept = %v", err)
+	}
+
+	path := sockPath(t, "s")
+	bound := &socketserver.Server{Network: "unix", Addr: path, Handler: echo}
+	if _, err := bound.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	if err := bound.Close(); err != nil {
+		t.Fatalf("Close after Listen = %v", err)
+	}
+	if _, err := os.Lstat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("socket file after Close: %v, want it removed", err)
+	}
+}
+
+func openFDs(t *testing.T) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skipf("cannot count descriptors: %v", err)
+	}
+	return len(ents)
+}
+
+// 1024 failed binds in a row leak no descriptor (CPython bpo-22435).
+func TestFailedBindLeaksNoDescriptor(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	path := sockPath(t, "busy")
+	live, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer live.Close()
+
+	before := openFDs(t)
+	for i := range 1024 {
+		for _, srv := range []*socketserver.Server{
+			{Network: "tcp", Addr: taken.Addr().String(), Handler: echo},
+			{Network: "unix", Addr: path, Handler: echo},
+		} {
+			if err := srv.ListenAndServe(); err == nil || errors.Is(err, socketserver.ErrServerClosed) {
+				t.Fatalf("bind %d of %s %s = %v, want a bind error", i, srv.Network, srv.Addr, err)
+			}
+		}
+	}
+	if after := openFDs(t); after > before {
+		t.Fatalf("open descriptors grew from %d to %d over 2048 failed binds", before, after)
+	}
+}
+
+// Shutdown waits for requests in flight, and a request accepted before it
+// began is served whole.
+func TestShutdownWaitsForRequests(t *testing.T) {
+	for _, mode := range []socketserver.Mode{socketserver.Sync{}, socketserver.Goroutine{}, socketserver.Pool{Workers: 2}} {
+		t.Run(mode.String(), func(t *testing.T) {
+			started := make(chan struct{}, 4)
+			release := make(chan struct{})
+			var finished atomic.Int32
+			srv := &socketserver.Server{Addr: "127.0.0.1:0", Mode: mode, Logger: testLogger(t),
+				Handler: socketserver.HandlerFunc(func(r *socketserver.Request) error {
+					started <- struct{}{}
+					<-release
+					_, err := io.WriteString(r.Writer, "done")
+					finished.Add(1)
+					return err
+				})}
+			addr := start(t, srv)
+			c := dial(t, addr)
+			<-started
+
+			shut := make(chan error, 1)
+			go func() { shut <- srv.Shutdown(context.Background()) }()
+			// No connection is accepted once Shutdown has begun
+			// (CPython bpo-35017): wait until the listener refuses.
+			waitUntil(t, "the listener is closed", func() bool {
+				c2, err := net.Dial("tcp", addr.String())
+				if err == nil {
+					c2.Close()
+				}
+				return err != nil
+			})
+			close(release)
+			if err := <-shut; err != nil {
+				t.Fatalf("Shutdown = %v, want nil", err)
+			}
+			if finished.Load() != 1 {
+				t.Fatalf("Shutdown returned with %d of 1 requests finished", finished.Load())
+			}
+			got, err := io.ReadAll(c)
+			if err != nil || string(got) != "done" {
+				t.Fatalf("client read %q, %v; want \"done\"", got, err)
+			}
+		})
+	}
+}
+
+// At its context's deadline Shutdown closes the connections still open,
+// cancels their contexts and returns the context's error.
+func TestShutdownForcesAtDeadline(t *testing.T) {
+	for _, mode := range []socketserver.Mode{socketserver.Sync{}, socketserver.Goroutine{}, socketserver.Pool{Workers: 2}} {
+		t.Run(mode.String(), func(t *testing.T) {
+			started := make(chan struct{}, 1)
+			ended := make(chan error, 1)
+			srv := &socketserver.Server{Addr: "127.0.0.1:0", Mode: mode, Logger: testLogger(t),
+				Handler: socketserver.HandlerFunc(func(r *socketserver.Request) error {
+					ctx := r.Context()
+					started <- struct{}{}
+					_, err := r.Reader.ReadByte() // the client never sends
+					<-ctx.Done()
+					ended <- err
+					return nil
+				})}
+			addr := start(t, srv)
+			c := dial(t, addr)
+			<-started
+			ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+			defer cancel()
+			if err := srv.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("Shutdown = %v, want DeadlineExceeded", err)
+			}
+			if err := <-ended; !errors.Is(err, net.ErrClosed) {
+				t.Fatalf("handler's read = %v, want net.ErrClosed", err)
+			}
+			if n, err := c.Read(make([]byte, 1)); err != io.EOF {
+				t.Fatalf("client read = %d, %v; want EOF", n, err)
+			}
+		})
+	}
+}
+
+// Shutdown and Close called from inside a handler return, the handler's
+// reply still reaches its client, and Serve returns.
+func TestLifecycleFromHandler(t *testing.T) {
+	stops := map[string]func(*socketserver.Server) error{
+		"Shutdown": func(s *socketserver.Server) error { return s.Shutdown(context.Background()) },
+		"Close":    (*socketserver.Server).Close,
+	}
+	for name, stop := range stops {
+		for _, tr := range []transport{{network: "tcp", stream: true}, {network: "udp"}} {
+			for _, mode := range modes {
+				t.Run(name+"/"+tr.network+"/"+mode.String(), func(t *testing.T) {
+					srv := &socketserver.Server{Network: tr.network, Addr: bindAddr(t, tr), Mode: mode, Logger: testLogger(t),
+						Handler: socketserver.HandlerFunc(func(r *socketserver.Request) error {
+							if err := stop(r.Server()); err != nil {
+								return err
+							}
+							_, err := io.WriteString(r.Writer, "bye")
+							return err
+						})}
+					addr, err := srv.Listen()
+					if err != nil {
+						t.Fatal(err)
+					}
+					served := make(chan error, 1)
+					go func() { served <- srv.ListenAndServe() }()
+					c := dial(t, addr)
+					c.Write([]byte("x"))
+					// Close is immediate: it closes the connection or the
+					// datagram socket under the handler. Shutdown lets the
+					// reply through.
+					if name == "Shutdown" {
+						buf := make([]byte, 3)
+						if n, err := io.ReadFull(c, buf); err != nil || string(buf[:n]) != "bye" {
+							t.Errorf("reply = %q, %v; want \"bye\"", buf[:n], err)
+						}
+					}
+					if err := <-served; !errors.Is(err, socketserver.ErrServerClosed) {
+						t.Fatalf("ListenAndServe = %v, want ErrServerClosed", err)
+					}
+				})
+			}
+		}
+	}
+}
+
+// Close waits for running handlers (block_on_close), and does not in
+// daemon mode.
+func TestCloseBlocksOnHandlers(t *testing.T) {
+	for _, daemon := range []bool{false, true} {
+		started := make(chan struct{})
+		release := make(chan struct{})
+		var finished atomic.Bool
+		srv := &socketserver.Server{Addr: "127.0.0.1:0", Mode: socketserver.Goroutine{Daemon: daemon}, Logger: testLogger(t),
+			Handler: socketserver.HandlerFunc(func(r *socketserver.Request) error {
+				close(started)
+				<-release // ignores the closed connection, on purpose
+				finished.Store(true)
+				return nil
+			})}
+		addr := start(t, srv)
+		dial(t, addr)
+		<-started
+		closed := make(chan struct{})
+		go func() { srv.Close(); close(closed) }()
+		if daemon {
+			<-closed
+			if finished.Load() {
+				t.Fatal("daemon handler finished before it was released")
+			}
+			close(release)
+			continue
+		}
+		close(release)
+		<-closed
+		if !finished.Load() {
+			t.Fatal("Close returned before the handler did")
+		}
+	}
+}
+
+// Tracking does not grow with the number of requests served (CPython
+// bpo-37193 kept every thread until close).
+func TestTrackingDoesNotGrow(t *testing.T) {
+	srv := &socketserver.Server{Addr: "127.0.0.1:0", Handler: echo}
+	addr := start(t, srv)
+	goroutines := runtime.NumGoroutine()
+	for i := range 1000 {
+		c, err := net.Dial("tcp", addr.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := roundTrip(t, c, "ping"); got != "ping" {
+			t.Fatalf("request %d: echo = %q", i, got)
+		}
+		c.Close()
+	}
+	waitUntil(t, "all connections ended", func() bool { return srv.Stats().ActiveConns == 0 })
+	if n := socketserver.TrackedConns(srv); n != 0 {
+		t.Fatalf("server tracks %d connections after 1000 finished requests", n)
+	}
+	if g := runtime.NumGoroutine(); g > goroutines+2 {
+		t.Fatalf("goroutines grew from %d to %d over 1000 requests", goroutines, g)
+	}
+	if st := srv.Stats(); st.TotalConns != 1000 {
+		t.Fatalf("TotalConns = %d, want 1000", st.TotalConns)
+	}
+}
+
+// A write of several MiB arrives whole, with and without a write buffer.
+func TestLargeWriteArrivesWhole(t *testing.T) {
+	payload := bytes.Repeat([]byte("0123456789abcdef"), 6<<20/16)
+	for _, bufsize := range []int{0, 8192} {
+		srv := &socketserver.Server{Addr: "127.0.0.1:0", WriteBufferSize: bufsize,
+			Handler: socketserver.HandlerFunc(func(r *socketserver.Request) error {
+				_, err := r.Writer.Write(payload)
+				return err
+			})}
+		c := dial(t, start(t, srv))
+		got, err := io.ReadAll(c)
+		if err != nil || !bytes.Equal(got, payload) {
+			t.Fatalf("WriteBufferSize %d: read %d bytes, %v; want %d bytes", bufsize, len(got), err, len(payload))
+		}
+	}
+}
+
+// A Pool does not grow goroutines under a burst: the accept loop stops
+// while workers and queue are full.
+func TestPoolBoundsGoroutines(t *testing.T) {
+	const workers, queue, clients = 3, 2, 40
+	release := make(chan struct{})
+	var running atomic.Int32
+	srv := &socketserver.Server{Addr: "127.0.0.1:0", Mode: socketserver.Pool{Workers: workers, Queue: queue},
+		Handler: socketserver.HandlerFunc(func(r *socketserver.Request) error {
+			running.Add(1)
+			<-release
+			_, err := io.WriteString(r.Writer, "ok")
+			return err
+		})}
+	base := runtime.NumGoroutine()
+	addr := start(t, srv)
+	conns := make([]net.Conn, clients)
+	for i := range conns {
+		conns[i] = dial(t, addr)
+	}
+	waitUntil(t, "the workers are busy and the queue full", func() bool {
+		return running.Load() == workers && srv.Stats().TotalConns == workers+queue+1
+	})
+	// The serving goroutine and the workers, nothing per client.
+	if g := runtime.NumGoroutine(); g > base+1+workers {
+		t.Errorf("goroutines grew from %d to %d under a burst of %d clients", base, g, clients)
+	}
+	if n := srv.Stats().TotalConns; n != workers+queue+1 {
+		t.Errorf("accepted %d connections, want %d (workers + queue + the one the loop holds)", n, workers+queue+1)
+	}
+	close(release)
+	for i, c := range conns {
+		if got, err := io.ReadAll(c); err != nil || string(got) != "ok" {
+			t.Fatalf("client %d read %q, %v", i, got, err)
+		}
+	}
+}

@@ -1,0 +1,272 @@
+package socketserver_test
+
+import (
+	"errors"
+	"io"
+	"io/fs"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/socketserver-go/socketserver"
+)
+
+// Unix socket files: created with SocketMode, a stale one replaced, a live
+// one or a non-socket refused, removed on close only if still ours.
+func TestUnixSocketFiles(t *testing.T) {
+	for _, network := range []string{"unix", "unixpacket", "unixgram"} {
+		t.Run(network, func(t *testing.T) {
+			path := sockPath(t, "s")
+			srv := &socketserver.Server{Network: network, Addr: path, Handler: echo, SocketMode: 0o600}
+			start(t, srv)
+			fi, err := os.Lstat(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fi.Mode().Type() != fs.ModeSocket || fi.Mode().Perm() != 0o600 {
+				t.Fatalf("socket file mode = %v, want socket 0600", fi.Mode())
+			}
+
+			// A second server on a live socket: in use, file untouched.
+			second := &socketserver.Server{Network: network, Addr: path, Handler: echo}
+			if _, err := second.Listen(); !errors.Is(err, socketserver.ErrAddrInUse) {
+				t.Fatalf("Listen on a live socket = %v, want ErrAddrInUse", err)
+			}
+			if fi2, err := os.Lstat(path); err != nil || !os.SameFile(fi, fi2) {
+				t.Fatalf("a refused Listen touched the live socket file: %v", err)
+			}
+
+			// A socket file left behind by a crashed server is replaced.
+			stale := sockPath(t, "stale")
+			leaveStaleSocket(t, network, stale)
+			third := &socketserver.Server{Network: network, Addr: stale, Handler: echo}
+			if _, err := third.Listen(); err != nil {
+				t.Fatalf("Listen over a stale socket = %v", err)
+			}
+			// If the path is replaced meanwhile, Close leaves the new file.
+			os.Remove(stale)
+			os.WriteFile(stale, []byte("someone else's"), 0o600)
+			third.Close()
+			if data, err := os.ReadFile(stale); err != nil || string(data) != "someone else's" {
+				t.Fatalf("Close removed a file that was no longer its socket: %q, %v", data, err)
+			}
+
+			// A regular file is never removed.
+			fourth := &socketserver.Server{Network: network, Addr: stale, Handler: echo}
+			if _, err := fourth.Listen(); !errors.Is(err, socketserver.ErrNotSocket) {
+				t.Fatalf("Listen on a regular file = %v, want ErrNotSocket", err)
+			}
+			if _, err := os.Stat(stale); err != nil {
+				t.Fatalf("the regular file is gone: %v", err)
+			}
+		})
+	}
+}
+
+// leaveStaleSocket binds a socket file at path and closes the socket
+// without removing the file, as a crashed server would.
+func leaveStaleSocket(t *testing.T, network, path string) {
+	t.Helper()
+	typ := map[string]int{"unix": syscall.SOCK_STREAM, "unixpacket": syscall.SOCK_SEQPACKET, "unixgram": syscall.SOCK_DGRAM}[network]
+	fd, err := syscall.Socket(syscall.AF_UNIX, typ, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Close(fd)
+	if err := syscall.Bind(fd, &syscall.SockaddrUnix{Name: path}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Clients of Unix sockets that never bound a name get an UnnamedAddr; a
+// stream one is served, a reply to a datagram one is reported.
+func TestUnnamedUnixClients(t *testing.T) {
+	remotes := make(chan net.Addr, 2)
+	handler := socketserver.HandlerFunc(func(r *socketserver.Request) error {
+		remotes <- r.RemoteAddr
+		_, err := io.Copy(r.Writer, r.Reader)
+		return err
+	})
+
+	stream := &socketserver.Server{Network: "unix", Addr: sockPath(t, "s"), Handler: handler}
+	c := dial(t, start(t, stream)) // net.Dial leaves the client unnamed
+	if got := roundTrip(t, c, "hi"); got != "hi" {
+		t.Fatalf("echo = %q", got)
+	}
+	if a := <-remotes; a != (socketserver.UnnamedAddr{Net: "unix"}) {
+		t.Fatalf("stream RemoteAddr = %#v, want UnnamedAddr{unix}", a)
+	}
+
+	reported := make(chan error, 1)
+	gram := &socketserver.Server{Network: "unixgram", Addr: sockPath(t, "g"), Handler: handler,
+		HandleError: func(remote net.Addr, err error) { reported <- err }}
+	addr := start(t, gram)
+	u, err := net.DialUnix("unixgram", nil, addr.(*net.UnixAddr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer u.Close()
+	u.Write([]byte("hi"))
+	if a := <-remotes; a != (socketserver.UnnamedAddr{Net: "unixgram"}) {
+		t.Fatalf("datagram RemoteAddr = %#v, want UnnamedAddr{unixgram}", a)
+	}
+	if err := <-reported; !errors.Is(err, socketserver.ErrUnnamedPeer) {
+		t.Fatalf("reply to an unnamed client reported %v, want ErrUnnamedPeer", err)
+	}
+}
+
+// A datagram larger than MaxPacketSize is reported as truncated and
+// dropped; the server goes on.
+func TestDatagramTruncation(t *testing.T) {
+	for _, tr := range []transport{{network: "udp"}, {network: "unixgram"}} {
+		t.Run(tr.network, func(t *testing.T) {
+			reported := make(chan error, 1)
+			srv := &socketserver.Server{Network: tr.network, Addr: bindAddr(t, tr), Handler: echo, MaxPacketSize: 100,
+				HandleError: func(remote net.Addr, err error) { reported <- err }}
+			c := dial(t, start(t, srv))
+			c.Write(make([]byte, 101))
+			if err := <-reported; !errors.Is(err, socketserver.ErrTruncated) {
+				t.Fatalf("reported %v, want ErrTruncated", err)
+			}
+			full := strings.Repeat("x", 100)
+			if got := roundTrip(t, c, full); got != full {
+				t.Fatalf("a datagram of exactly MaxPacketSize came back as %d bytes", len(got))
+			}
+			if st := srv.Stats(); st.Truncated != 1 || st.TotalPackets != 1 {
+				t.Fatalf("Truncated = %d, TotalPackets = %d; want 1, 1", st.Truncated, st.TotalPackets)
+			}
+		})
+	}
+}
+
+// The default datagram size takes 64 KiB datagrams (Python cuts at 8192).
+func TestLargeDatagram(t *testing.T) {
+	srv := &socketserver.Server{Network: "unixgram", Addr: sockPath(t, "g"), Handler: echo}
+	c := dial(t, start(t, srv))
+	c.(*net.UnixConn).SetWriteBuffer(1 << 20)
+	c.(*net.UnixConn).SetReadBuffer(1 << 20)
+	big := strings.Repeat("y", 65536)
+	if got := roundTrip(t, c, big); got != big {
+		t.Fatalf("64 KiB datagram came back as %d bytes", len(got))
+	}
+}
+
+// IdleTimeout closes a silent connection; WriteTimeout frees a handler
+// whose client never reads; ReadTimeout bounds each read.
+func TestTimeouts(t *testing.T) {
+	t.Run("idle", func(t *testing.T) {
+		ended := make(chan error, 1)
+		srv := &socketserver.Server{Addr: "127.0.0.1:0", IdleTimeout: 30 * time.Millisecond,
+			Handler: socketserver.HandlerFunc(func(r *socketserver.Request) error {
+				_, err := io.Copy(r.Writer, r.Reader)
+				ended <- err
+				return nil
+			})}
+		c := dial(t, start(t, srv))
+		if got := roundTrip(t, c, "still here"); got != "still here" {
+			t.Fatalf("echo = %q", got)
+		}
+		if err := <-ended; !errors.Is(err, socketserver.ErrIdleTimeout) {
+			t.Fatalf("handler's copy ended with %v, want ErrIdleTimeout", err)
+		}
+		if _, err := c.Read(make([]byte, 1)); err != io.EOF {
+			t.Fatalf("client read = %v, want EOF", err)
+		}
+	})
+	t.Run("write", func(t *testing.T) {
+		ended := make(chan error, 1)
+		srv := &socketserver.Server{Addr: "127.0.0.1:0", WriteTimeout: 30 * time.Millisecond,
+			Handler: socketserver.HandlerFunc(func(r *socketserver.Request) error {
+				chunk := make([]byte, 64<<10)
+				for {
+					if _, err := r.Writer.Write(chunk); err != nil {
+						ended <- err
+						return nil
+					}
+				}
+			})}
+		dial(t, start(t, srv)) // never reads
+		if err := <-ended; !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatalf("handler's write ended with %v, want a deadline error", err)
+		}
+	})
+	t.Run("read", func(t *testing.T) {
+		ended := make(chan error, 1)
+		srv := &socketserver.Server{Addr: "127.0.0.1:0", ReadTimeout: 30 * time.Millisecond,
+			Handler: socketserver.HandlerFunc(func(r *socketserver.Request) error {
+				_, err := r.Reader.ReadByte()
+				ended <- err
+				return nil
+			})}
+		dial(t, start(t, srv)) // never writes
+		if err := <-ended; !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatalf("handler's read ended with %v, want a deadline error", err)
+		}
+	})
+}
+
+// ReusePort lets two servers bind one port; it is refused on Unix sockets.
+func TestReusePort(t *testing.T) {
+	for _, network := range []string{"tcp", "udp"} {
+		first := &socketserver.Server{Network: network, Addr: "127.0.0.1:0", Handler: echo, ReusePort: true}
+		addr := start(t, first)
+		second := &socketserver.Server{Network: network, Addr: addr.String(), Handler: echo, ReusePort: true}
+		if _, err := second.Listen(); err != nil {
+			t.Fatalf("%s: second bind with ReusePort = %v", network, err)
+		}
+		second.Close()
+		third := &socketserver.Server{Network: network, Addr: addr.String(), Handler: echo}
+		if _, err := third.Listen(); err == nil {
+			third.Close()
+			t.Fatalf("%s: a bind without ReusePort succeeded on a port in use", network)
+		}
+	}
+	unix := &socketserver.Server{Network: "unix", Addr: sockPath(t, "s"), Handler: echo, ReusePort: true}
+	if _, err := unix.Listen(); !errors.Is(err, socketserver.ErrUnsupported) {
+		t.Fatalf("ReusePort on a Unix socket = %v, want ErrUnsupported", err)
+	}
+}
+
+// Backlog sets the listen queue length: with a backlog of 1 and nobody
+// accepting, the kernel completes only a couple of handshakes.
+func TestBacklog(t *testing.T) {
+	srv := &socketserver.Server{Network: "unix", Addr: sockPath(t, "s"), Handler: echo, Backlog: 1}
+	defer srv.Close()
+	addr, err := srv.Listen() // bound, never served: nobody accepts
+	if err != nil {
+		t.Fatal(err)
+	}
+	var connected int
+	for range 10 {
+		c, err := net.DialTimeout("unix", addr.String(), 100*time.Millisecond)
+		if err != nil {
+			break
+		}
+		defer c.Close()
+		connected++
+	}
+	// Linux queues backlog+1 connections on a Unix socket.
+	if connected > 2 {
+		t.Fatalf("%d connections queued with Backlog 1", connected)
+	}
+}
+
+// Misconfigurations fail with a clear error.
+func TestConfigurationErrors(t *testing.T) {
+	if err := (&socketserver.Server{}).ListenAndServe(); !errors.Is(err, socketserver.ErrNoHandler) {
+		t.Errorf("ListenAndServe without a Handler = %v, want ErrNoHandler", err)
+	}
+	srv := &socketserver.Server{Network: "sctp", Handler: echo}
+	if _, err := srv.Listen(); err == nil || !strings.Contains(err.Error(), `unknown network "sctp"`) {
+		t.Errorf("Listen on sctp = %v", err)
+	}
+	long := &socketserver.Server{Network: "unix", Addr: filepath.Join(t.TempDir(), strings.Repeat("x", 200)), Handler: echo}
+	if _, err := long.Listen(); err == nil {
+		long.Close()
+		t.Errorf("Listen on a 200-byte Unix path succeeded")
+	}
+}
