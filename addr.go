@@ -8,7 +8,7 @@ import "net"
 //
 // A stream client is served as usual. A datagram client cannot be replied
 // to: a reply to it is reported to HandleError as ErrUnnamedPeer.
-// (Python's socketserver gives '' and None here, and crashes replying.)
+// (Python's socketserver gives ” and None here, and crashes replying.)
 type UnnamedAddr struct {
 	Net string
 }

@@ -100,4 +100,3 @@ func addrIP(a net.Addr) (netip.Addr, bool) {
 func funcName(f any) string {
 	return runtime.FuncForPC(reflect.ValueOf(f).Pointer()).Name()
 }
-

@@ -270,3 +270,31 @@ func TestConfigurationErrors(t *testing.T) {
 		t.Errorf("Listen on a 200-byte Unix path succeeded")
 	}
 }
+
+// A handler that replies without reading all its client sent does not
+// lose the reply to a TCP reset: the server half-closes and drains first.
+func TestUnreadInputKeepsReply(t *testing.T) {
+	for _, mode := range modes {
+		srv := &socketserver.Server{Addr: "127.0.0.1:0", Mode: mode,
+			Handler: socketserver.HandlerFunc(func(r *socketserver.Request) error {
+				line, err := r.Reader.ReadString('\n') // the first line only
+				if err != nil {
+					return err
+				}
+				_, err = io.WriteString(r.Writer, strings.ToUpper(line))
+				return err
+			})}
+		addr := start(t, srv)
+		for i := range 20 {
+			c := dial(t, addr)
+			// More input than the handler reads, some of it beyond the
+			// reader's buffer.
+			io.WriteString(c, "first line\n"+strings.Repeat("unread\n", 2000))
+			got, err := io.ReadAll(c)
+			if err != nil || string(got) != "FIRST LINE\n" {
+				t.Fatalf("%v, client %d: reply %q, %v", mode, i, got, err)
+			}
+			c.Close()
+		}
+	}
+}

@@ -55,12 +55,13 @@ type Request struct {
 	// writes to it with the server's checks and counts.
 	PacketConn net.PacketConn
 
-	srv    *Server
-	daemon bool        // not waited for by Shutdown and Close
-	sc     *statsConn  // stream: Conn with timeouts and counting
-	bw     *bufio.Writer // stream with WriteBufferSize
-	dio    *datagramIO   // datagram reader and reply
-	pbuf   *[]byte       // datagram buffer, from the pool
+	srv     *Server
+	daemon  bool          // not waited for by Shutdown and Close
+	aborted bool          // the handler returned ErrAbortHandler
+	sc      *statsConn    // stream: Conn with timeouts and counting
+	bw      *bufio.Writer // stream with WriteBufferSize
+	dio     *datagramIO   // datagram reader and reply
+	pbuf    *[]byte       // datagram buffer, from the pool
 
 	ctxMu  sync.Mutex
 	ctx    context.Context
@@ -154,6 +155,7 @@ func (s *Server) serveRequest(r *Request) {
 		}
 	}
 	if errors.Is(err, ErrAbortHandler) {
+		r.aborted = true
 		return
 	}
 	if ferr := r.Flush(); ferr != nil && err == nil {

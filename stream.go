@@ -3,6 +3,7 @@ package socketserver
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"sync/atomic"
 	"time"
@@ -151,7 +152,7 @@ func (s *Server) prepareIO(r *Request) {
 // endRequest releases what the request held and closes its connection.
 func (s *Server) endRequest(r *Request) {
 	if r.Conn != nil {
-		r.Conn.Close()
+		s.closeConn(r)
 		s.stats.activeConns.Add(-1)
 		if r.sc != nil && r.sc.idle != nil {
 			r.sc.idle.stop()
@@ -176,6 +177,34 @@ func (s *Server) endRequest(r *Request) {
 	r.ctxMu.Unlock()
 	r.setState(StateClosed)
 	s.release(r)
+}
+
+// Bounds of the lingering close of a connection whose client sent more
+// than the handler read.
+const (
+	lingerTimeout = 500 * time.Millisecond
+	lingerBytes   = 256 << 10
+)
+
+// closeConn closes a served connection. Closing a TCP socket with unread
+// input makes the kernel send a reset, which can destroy the reply still
+// on its way to the client. So if the handler left input unread (and was
+// not aborted, nor the server closed), closeConn first half-closes the
+// connection, sending the reply and a FIN, and reads and discards until
+// the client closes too, for up to lingerTimeout and lingerBytes.
+func (s *Server) closeConn(r *Request) {
+	c := r.Conn
+	cw, ok := c.(interface{ CloseWrite() error })
+	if !ok || r.sc == nil || r.aborted || s.state.Load() == serverClosed ||
+		(r.Reader.Buffered() == 0 && !hasUnread(c)) {
+		c.Close()
+		return
+	}
+	if cw.CloseWrite() == nil {
+		c.SetReadDeadline(time.Now().Add(lingerTimeout))
+		io.CopyN(io.Discard, c, lingerBytes)
+	}
+	c.Close()
 }
 
 // statsConn is a stream connection as handlers see it through Reader and

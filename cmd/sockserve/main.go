@@ -1,0 +1,231 @@
+// Command sockserve serves a built-in service over any socket transport in
+// any concurrency mode of package socketserver.
+//
+//	sockserve -service NAME -listen URL [-listen URL ...] [flags]
+//
+// URLs are tcp://host:port, tcp4://, tcp6://[::1]:port, udp://, udp4://,
+// udp6://, unix:///abs/path, unixgram:///abs/path, unixpacket:///abs/path;
+// port 0 picks a free port. For each listener sockserve prints one line,
+// "listening on URL", with the bound address, once it is ready to handle
+// signals. SIGINT or SIGTERM shuts it down gracefully within -grace (a
+// second signal forces it); it exits 0 after a clean shutdown.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/socketserver-go/socketserver"
+	"github.com/socketserver-go/socketserver/internal/sockurl"
+)
+
+func main() {
+	cfg, err := parseFlags(os.Args[1:], os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(0)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "sockserve: %v\n", err)
+		os.Exit(2)
+	}
+	if err := run(cfg, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintf(os.Stderr, "sockserve: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+// config is what the command line asks for.
+type config struct {
+	service     string
+	listen      []listenURL
+	mode        string
+	workers     int
+	idleTimeout time.Duration
+	allow       []netip.Prefix
+	logFormat   string
+	grace       time.Duration
+}
+
+type listenURL struct{ network, address string }
+
+// parseFlags parses the command line. Errors are one line; -h prints the
+// usage to usage and returns flag.ErrHelp.
+func parseFlags(args []string, usage io.Writer) (*config, error) {
+	cfg := &config{}
+	fs := flag.NewFlagSet("sockserve", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&cfg.service, "service", "", "service to serve: "+strings.Join(serviceNames(), ", "))
+	fs.Func("listen", "socket URL to serve on (repeatable), e.g. tcp://127.0.0.1:9999, udp6://[::1]:0, unix:///tmp/s.sock", func(s string) error {
+		network, address, err := sockurl.Parse(s)
+		if err != nil {
+			return err
+		}
+		cfg.listen = append(cfg.listen, listenURL{network, address})
+		return nil
+	})
+	fs.StringVar(&cfg.mode, "mode", "goroutine", "concurrency: sync, goroutine or pool")
+	fs.IntVar(&cfg.workers, "workers", 0, "workers in pool mode (default 4 × GOMAXPROCS)")
+	fs.DurationVar(&cfg.idleTimeout, "idle-timeout", 0, "close stream connections idle this long (0: never)")
+	fs.Func("allow", "serve only clients in this CIDR (repeatable); others are rejected", func(s string) error {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return fmt.Errorf("not a CIDR prefix: %q", s)
+		}
+		cfg.allow = append(cfg.allow, p.Masked())
+		return nil
+	})
+	fs.StringVar(&cfg.logFormat, "log-format", "text", "log format on stderr: text or json")
+	fs.DurationVar(&cfg.grace, "grace", 10*time.Second, "how long a graceful shutdown waits for requests in flight")
+
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			printUsage(fs, usage)
+		}
+		return nil, err
+	}
+	switch {
+	case fs.NArg() > 0:
+		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	case cfg.service == "":
+		return nil, fmt.Errorf("-service is required (one of %s)", strings.Join(serviceNames(), ", "))
+	case len(cfg.listen) == 0:
+		return nil, errors.New("-listen is required, e.g. -listen tcp://127.0.0.1:9999")
+	case cfg.workers < 0:
+		return nil, fmt.Errorf("-workers must not be negative, got %d", cfg.workers)
+	case cfg.idleTimeout < 0 || cfg.grace < 0:
+		return nil, errors.New("-idle-timeout and -grace must not be negative")
+	case cfg.logFormat != "text" && cfg.logFormat != "json":
+		return nil, fmt.Errorf("-log-format must be text or json, got %q", cfg.logFormat)
+	}
+	if _, ok := services[cfg.service]; !ok {
+		return nil, fmt.Errorf("unknown service %q (want one of %s)", cfg.service, strings.Join(serviceNames(), ", "))
+	}
+	if _, err := parseMode(cfg.mode, cfg.workers); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+func printUsage(fs *flag.FlagSet, w io.Writer) {
+	fmt.Fprintf(w, "usage: sockserve -service NAME -listen URL [-listen URL ...] [flags]\n\nservices:\n")
+	for _, name := range serviceNames() {
+		fmt.Fprintf(w, "  %-8s %s\n", name, services[name].doc)
+	}
+	fmt.Fprintf(w, "\nflags:\n")
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+}
+
+func parseMode(name string, workers int) (socketserver.Mode, error) {
+	switch name {
+	case "sync":
+		return socketserver.Sync{}, nil
+	case "goroutine":
+		return socketserver.Goroutine{}, nil
+	case "pool":
+		return socketserver.Pool{Workers: workers}, nil
+	}
+	return nil, fmt.Errorf("unknown -mode %q (want sync, goroutine or pool)", name)
+}
+
+// run binds every listener, announces them, serves until a signal or a
+// failure, and shuts down.
+func run(cfg *config, stdout, stderr io.Writer) error {
+	var handler slog.Handler = slog.NewTextHandler(stderr, nil)
+	if cfg.logFormat == "json" {
+		handler = slog.NewJSONHandler(stderr, nil)
+	}
+	logger := slog.New(handler)
+	mode, _ := parseMode(cfg.mode, cfg.workers)
+
+	servers := make([]*socketserver.Server, len(cfg.listen))
+	urls := make([]string, len(cfg.listen))
+	closeAll := func() {
+		for _, srv := range servers {
+			if srv != nil {
+				srv.Close()
+			}
+		}
+	}
+	for i, l := range cfg.listen {
+		srv := &socketserver.Server{
+			Network:     l.network,
+			Addr:        l.address,
+			Handler:     services[cfg.service].handler,
+			Mode:        mode,
+			Logger:      logger,
+			IdleTimeout: cfg.idleTimeout,
+		}
+		if len(cfg.allow) > 0 {
+			srv.VerifyRequest = socketserver.AllowNetworks(cfg.allow...)
+		}
+		addr, err := srv.Listen()
+		if err != nil {
+			closeAll()
+			return fmt.Errorf("listen on %s: %w", sockurl.String(l.network, l.address), err)
+		}
+		servers[i] = srv
+		urls[i] = sockurl.String(l.network, addr.String())
+	}
+
+	signals := make(chan os.Signal, 2)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(signals)
+
+	served := make(chan error, len(servers))
+	for i, srv := range servers {
+		fmt.Fprintf(stdout, "listening on %s\n", urls[i])
+		go func() { served <- srv.ListenAndServe() }()
+	}
+	if f, ok := stdout.(interface{ Sync() error }); ok {
+		f.Sync()
+	}
+
+	var failure error
+	select {
+	case sig := <-signals:
+		logger.Info("sockserve: shutting down", "signal", sig.String(), "grace", cfg.grace)
+	case err := <-served:
+		failure = err // a listener failed: stop the others too
+	}
+	if err := shutdown(servers, cfg.grace, signals, logger); err != nil && failure == nil {
+		failure = err
+	}
+	return failure
+}
+
+// shutdown shuts every server down at once, within grace; a second signal
+// forces them closed.
+func shutdown(servers []*socketserver.Server, grace time.Duration, signals <-chan os.Signal, logger *slog.Logger) error {
+	ctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	go func() {
+		select {
+		case sig := <-signals:
+			logger.Warn("sockserve: second signal: closing now", "signal", sig.String())
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	errs := make(chan error, len(servers))
+	for _, srv := range servers {
+		go func() { errs <- srv.Shutdown(ctx) }()
+	}
+	var err error
+	for range servers {
+		if e := <-errs; e != nil && err == nil {
+			err = fmt.Errorf("shutdown did not finish within %v; connections were closed", grace)
+		}
+	}
+	return err
+}

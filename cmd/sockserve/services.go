@@ -1,0 +1,96 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"time"
+
+	"github.com/socketserver-go/socketserver"
+)
+
+// A service is a built-in handler, serving streams and datagrams alike.
+type service struct {
+	handler socketserver.Handler
+	doc     string
+}
+
+var services = map[string]service{
+	"echo": {
+		doc:     "stream: echo bytes until EOF; datagram: echo the datagram",
+		handler: socketserver.HandlerFunc(serveEcho),
+	},
+	"upper": {
+		doc:     "one line (or one datagram) in, upper-cased out",
+		handler: socketserver.HandlerFunc(serveUpper),
+	},
+	"pid": {
+		doc:     `one line (or one datagram) in, "<pid>: <data>" out: shows which process served`,
+		handler: socketserver.HandlerFunc(servePID),
+	},
+	"discard": {
+		doc:     "read and drop everything (RFC 863)",
+		handler: socketserver.HandlerFunc(serveDiscard),
+	},
+	"daytime": {
+		doc:     "the date and time, then close (RFC 867)",
+		handler: socketserver.HandlerFunc(serveDaytime),
+	},
+}
+
+func serviceNames() []string {
+	names := make([]string, 0, len(services))
+	for name := range services {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return names
+}
+
+func serveEcho(r *socketserver.Request) error {
+	_, err := io.Copy(r.Writer, r.Reader)
+	return err
+}
+
+// readLine reads one line, or the whole datagram, newline included if
+// there was one. A stream that ends without a newline gives what came.
+func readLine(r *socketserver.Request) ([]byte, error) {
+	line, err := r.Reader.ReadBytes('\n')
+	if err == io.EOF && (len(line) > 0 || r.Datagram()) {
+		err = nil
+	}
+	return line, err
+}
+
+func serveUpper(r *socketserver.Request) error {
+	line, err := readLine(r)
+	if err != nil {
+		return err
+	}
+	_, err = r.Writer.Write(bytes.ToUpper(line))
+	return err
+}
+
+func servePID(r *socketserver.Request) error {
+	line, err := readLine(r)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(r.Writer, "%d: %s", os.Getpid(), line)
+	return err
+}
+
+func serveDiscard(r *socketserver.Request) error {
+	_, err := io.Copy(io.Discard, r.Reader)
+	return err
+}
+
+// daytimeLayout is the format of RFC 867's suggested example.
+const daytimeLayout = "Monday, January 2, 2006 15:04:05-MST"
+
+func serveDaytime(r *socketserver.Request) error {
+	_, err := fmt.Fprintf(r.Writer, "%s\r\n", time.Now().Format(daytimeLayout))
+	return err
+}
