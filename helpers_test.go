@@ -59,7 +59,7 @@ func bindAddr(t *testing.T, tr transport) string {
 
 // sockPath returns a path for a Unix socket, short enough for sun_path
 // (t.TempDir's long names are not).
-func sockPath(t *testing.T, name string) string {
+func sockPath(t testing.TB, name string) string {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "ss")
 	if err != nil {
