@@ -422,3 +422,56 @@ func TestRequestContext(t *testing.T) {
 	srv.Close()
 	<-ctx.Done()
 }
+
+// A context asked for after its request ended is already cancelled.
+func TestContextAfterRequestEnds(t *testing.T) {
+	requests := make(chan *socketserver.Request, 1)
+	ended := make(chan struct{})
+	srv := &socketserver.Server{Network: "udp", Addr: "127.0.0.1:0",
+		Handler: socketserver.HandlerFunc(func(r *socketserver.Request) error {
+			requests <- r
+			return nil
+		}),
+		ConnState: func(r *socketserver.Request, s socketserver.ConnState) {
+			if s == socketserver.StateClosed {
+				close(ended)
+			}
+		}}
+	dial(t, start(t, srv)).Write([]byte("x"))
+	r := <-requests
+	<-ended
+	select {
+	case <-r.Context().Done():
+	default:
+		t.Fatal("the context of an ended request is not cancelled")
+	}
+}
+
+// A panic in VerifyRequest rejects the request, is reported, and the
+// server goes on.
+func TestVerifyPanics(t *testing.T) {
+	reported := make(chan error, 1)
+	srv := &socketserver.Server{Addr: "127.0.0.1:0", Handler: echo,
+		VerifyRequest: func(r *socketserver.Request) bool {
+			if r.ID == 1 {
+				panic("verify broke")
+			}
+			return true
+		},
+		HandleError: func(remote net.Addr, err error) { reported <- err }}
+	addr := start(t, srv)
+	first := dial(t, addr)
+	if _, err := first.Read(make([]byte, 1)); err != io.EOF {
+		t.Fatalf("first client read %v, want EOF", err)
+	}
+	var pe *socketserver.PanicError
+	if err := <-reported; !errors.As(err, &pe) || pe.Value != "verify broke" {
+		t.Fatalf("reported %v, want the verify panic", err)
+	}
+	if got := roundTrip(t, dial(t, addr), "still serving"); got != "still serving" {
+		t.Fatalf("echo = %q", got)
+	}
+	if st := srv.Stats(); st.Rejected != 1 {
+		t.Fatalf("Rejected = %d, want 1", st.Rejected)
+	}
+}

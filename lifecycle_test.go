@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -360,5 +361,57 @@ func TestPoolBoundsGoroutines(t *testing.T) {
 		if got, err := io.ReadAll(c); err != nil || string(got) != "ok" {
 			t.Fatalf("client %d read %q, %v", i, got, err)
 		}
+	}
+}
+
+// Requests waiting in a Pool's queue when Shutdown begins are accepted
+// requests: every one is answered.
+func TestShutdownServesQueuedRequests(t *testing.T) {
+	for _, tr := range []transport{{network: "tcp", stream: true}, {network: "udp"}} {
+		t.Run(tr.network, func(t *testing.T) {
+			const clients = 12 // 2 running, 10 queued
+			release := make(chan struct{})
+			srv := &socketserver.Server{Network: tr.network, Addr: bindAddr(t, tr), Mode: socketserver.Pool{Workers: 2, Queue: 16},
+				Handler: socketserver.HandlerFunc(func(r *socketserver.Request) error {
+					<-release
+					_, err := io.Copy(r.Writer, r.Reader)
+					return err
+				})}
+			addr := start(t, srv)
+			conns := make([]net.Conn, clients)
+			for i := range conns {
+				conns[i] = dial(t, addr)
+				fmt.Fprintf(conns[i], "request %d", i)
+				if tr.stream {
+					conns[i].(*net.TCPConn).CloseWrite()
+				}
+			}
+			waitUntil(t, "every request is accepted", func() bool {
+				st := srv.Stats()
+				return st.TotalConns+st.TotalPackets == clients
+			})
+			shut := make(chan error, 1)
+			go func() { shut <- srv.Shutdown(context.Background()) }()
+			if tr.stream {
+				waitUntil(t, "the listener is closed", func() bool {
+					c, err := net.Dial("tcp", addr.String())
+					if err == nil {
+						c.Close()
+					}
+					return err != nil
+				})
+			}
+			close(release)
+			for i, c := range conns {
+				buf := make([]byte, 64)
+				n, err := c.Read(buf)
+				if want := fmt.Sprintf("request %d", i); err != nil || string(buf[:n]) != want {
+					t.Errorf("client %d got %q, %v; want %q", i, buf[:n], err, want)
+				}
+			}
+			if err := <-shut; err != nil {
+				t.Fatalf("Shutdown = %v", err)
+			}
+		})
 	}
 }

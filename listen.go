@@ -142,7 +142,7 @@ func (s *Server) HandleRequest(ctx context.Context) error {
 // receive takes one request from t.
 func (s *Server) receive(t *trackedSocket) (*Request, error) {
 	if t.pc != nil {
-		return s.readRequest(t.pc, false)
+		return s.readRequest(t.pc, t.pc.LocalAddr(), false)
 	}
 	c, err := t.ln.Accept()
 	if err != nil {

@@ -25,9 +25,10 @@ func (s *Server) ServePacket(pc net.PacketConn) error {
 func (s *Server) readLoop(t *trackedSocket) error {
 	ex := s.mode().newExecutor(s)
 	defer ex.wait()
+	local := t.pc.LocalAddr()
 	var pause time.Duration
 	for {
-		r, err := s.readRequest(t.pc, ex.daemon())
+		r, err := s.readRequest(t.pc, local, ex.daemon())
 		if err != nil {
 			if s.shuttingDown() || t.stopped.Load() {
 				return ErrServerClosed
@@ -57,7 +58,7 @@ func (s *Server) readLoop(t *trackedSocket) error {
 
 // readRequest reads one datagram. It returns a nil request, and no error,
 // for a datagram it dropped and reported.
-func (s *Server) readRequest(pc net.PacketConn, daemon bool) (*Request, error) {
+func (s *Server) readRequest(pc net.PacketConn, local net.Addr, daemon bool) (*Request, error) {
 	max := s.maxPacketSize()
 	pbuf := s.pools.getPacket(max + 1)
 	n, addr, err := pc.ReadFrom(*pbuf)
@@ -66,7 +67,7 @@ func (s *Server) readRequest(pc net.PacketConn, daemon bool) (*Request, error) {
 		return nil, err
 	}
 	s.stats.bytesIn.Add(int64(n))
-	addr = peerAddr(pc.LocalAddr().Network(), addr)
+	addr = peerAddr(local.Network(), addr)
 	if n > max {
 		s.pools.putPacket(pbuf)
 		s.stats.truncated.Add(1)
@@ -76,7 +77,7 @@ func (s *Server) readRequest(pc net.PacketConn, daemon bool) (*Request, error) {
 	return &Request{
 		ID:         s.nextID.Add(1),
 		RemoteAddr: addr,
-		LocalAddr:  pc.LocalAddr(),
+		LocalAddr:  local,
 		Packet:     (*pbuf)[:n:n],
 		PacketConn: pc,
 		srv:        s,

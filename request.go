@@ -64,8 +64,9 @@ type Request struct {
 	pbuf    *[]byte       // datagram buffer, from the pool
 
 	ctxMu  sync.Mutex
-	ctx    context.Context
+	ctx    context.Context // made on first use: most handlers never ask
 	cancel context.CancelFunc
+	ended  bool
 }
 
 // Context returns the request's context. It is cancelled when the request
@@ -76,8 +77,22 @@ func (r *Request) Context() context.Context {
 	defer r.ctxMu.Unlock()
 	if r.ctx == nil {
 		r.ctx, r.cancel = context.WithCancel(r.srv.baseCtx)
+		if r.ended {
+			r.cancel()
+		}
 	}
 	return r.ctx
+}
+
+// endContext cancels the request's context, or makes sure it will be
+// born cancelled.
+func (r *Request) endContext() {
+	r.ctxMu.Lock()
+	defer r.ctxMu.Unlock()
+	r.ended = true
+	if r.cancel != nil {
+		r.cancel()
+	}
 }
 
 // Server returns the server serving the request, so that a handler can,
@@ -135,7 +150,7 @@ func (s *Server) serveRequest(r *Request) {
 	if s.state.Load() == serverClosed {
 		return // queued, and the server closed before its turn
 	}
-	if v := s.VerifyRequest; v != nil && !v(r) {
+	if !s.verify(r) {
 		s.stats.rejected.Add(1)
 		return
 	}
@@ -144,7 +159,9 @@ func (s *Server) serveRequest(r *Request) {
 	h := s.Handler
 	if sh, ok := h.(SetupHandler); ok {
 		if err := guard(sh.Setup, r); err != nil {
-			s.report(r.RemoteAddr, err)
+			if !errors.Is(err, ErrAbortHandler) {
+				s.report(r.RemoteAddr, err)
+			}
 			return
 		}
 	}
@@ -164,6 +181,22 @@ func (s *Server) serveRequest(r *Request) {
 	if err != nil {
 		s.report(r.RemoteAddr, err)
 	}
+}
+
+// verify runs VerifyRequest. A panic in it rejects the request and is
+// reported like a handler's.
+func (s *Server) verify(r *Request) (ok bool) {
+	v := s.VerifyRequest
+	if v == nil {
+		return true
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			s.report(r.RemoteAddr, &PanicError{Value: p, Stack: debug.Stack()})
+			ok = false
+		}
+	}()
+	return v(r)
 }
 
 // guard calls f(r), turning a panic into a *PanicError (or ErrAbortHandler,

@@ -55,8 +55,9 @@ type Server struct {
 
 	// ConnState, if not nil, is called as each request changes state. For
 	// datagram transports each datagram is a request and goes through the
-	// same states. It is called on the goroutine serving the request, and
-	// must not keep r.
+	// same states. StateNew is reported on the accepting goroutine, the
+	// later states on the goroutine serving the request; the calls for one
+	// request never overlap. It must not keep r.
 	ConnState func(r *Request, state ConnState)
 
 	// Timeout is how long HandleRequest waits for a request before it calls
@@ -193,7 +194,8 @@ func (s *Server) maxPacketSize() int {
 	return s.MaxPacketSize
 }
 
-// init prepares the server's state on first use. The caller holds s.mu.
+// initLocked prepares the server's state on first use. The caller holds
+// s.mu.
 func (s *Server) initLocked() {
 	if s.done != nil {
 		return

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -170,11 +171,7 @@ func (s *Server) endRequest(r *Request) {
 		}
 		s.pools.putPacket(r.pbuf)
 	}
-	r.ctxMu.Lock()
-	if r.cancel != nil {
-		r.cancel()
-	}
-	r.ctxMu.Unlock()
+	r.endContext()
 	r.setState(StateClosed)
 	s.release(r)
 }
@@ -233,25 +230,37 @@ func (c *statsConn) Write(p []byte) (int, error) {
 	return n, c.idle.after(n, err)
 }
 
-// An idleTimer closes a connection on which no I/O completed for d.
+// An idleTimer closes a connection on which no I/O completed for d. I/O
+// only stores a time stamp; the timer, when it fires, re-arms itself for
+// the time left, so an active connection costs no timer resets.
 type idleTimer struct {
 	conn  net.Conn
 	d     time.Duration
 	last  atomic.Int64 // UnixNano of the last completed I/O
 	fired atomic.Bool
-	t     *time.Timer
+
+	mu      sync.Mutex // guards t and stopped against check
+	t       *time.Timer
+	stopped bool
 }
 
 func newIdleTimer(c net.Conn, d time.Duration) *idleTimer {
 	it := &idleTimer{conn: c, d: d}
 	it.last.Store(time.Now().UnixNano())
+	it.mu.Lock()
 	it.t = time.AfterFunc(d, it.check)
+	it.mu.Unlock()
 	return it
 }
 
 // check closes the connection if it has been idle for d, or re-arms the
 // timer for the time left.
 func (it *idleTimer) check() {
+	it.mu.Lock()
+	defer it.mu.Unlock()
+	if it.stopped {
+		return
+	}
 	idle := time.Duration(time.Now().UnixNano() - it.last.Load())
 	if idle < it.d {
 		it.t.Reset(it.d - idle)
@@ -276,4 +285,9 @@ func (it *idleTimer) after(n int, err error) error {
 	return err
 }
 
-func (it *idleTimer) stop() { it.t.Stop() }
+func (it *idleTimer) stop() {
+	it.mu.Lock()
+	defer it.mu.Unlock()
+	it.stopped = true
+	it.t.Stop()
+}
