@@ -57,6 +57,7 @@ type PanicError struct {
 	Stack []byte // the goroutine's stack at the time of the panic
 }
 
+// Error describes the panic.
 func (e *PanicError) Error() string {
 	return fmt.Sprintf("socketserver: panic serving request: %v", e.Value)
 }

@@ -31,6 +31,7 @@ var connStateNames = [...]string{
 	StateClosed: "closed",
 }
 
+// String returns "new", "active" or "closed".
 func (c ConnState) String() string {
 	if c >= 0 && int(c) < len(connStateNames) {
 		return connStateNames[c]

@@ -212,6 +212,7 @@ type statsConn struct {
 	idle *idleTimer
 }
 
+// Read reads from the connection within ReadTimeout, counting the bytes.
 func (c *statsConn) Read(p []byte) (int, error) {
 	if d := c.srv.ReadTimeout; d > 0 {
 		c.Conn.SetReadDeadline(time.Now().Add(d))
@@ -221,6 +222,7 @@ func (c *statsConn) Read(p []byte) (int, error) {
 	return n, c.idle.after(n, err)
 }
 
+// Write writes to the connection within WriteTimeout, counting the bytes.
 func (c *statsConn) Write(p []byte) (int, error) {
 	if d := c.srv.WriteTimeout; d > 0 {
 		c.Conn.SetWriteDeadline(time.Now().Add(d))

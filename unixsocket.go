@@ -129,6 +129,8 @@ type unixListener struct {
 	file socketFile
 }
 
+// Close closes the listener and removes its socket file if it is still
+// the one it bound.
 func (l *unixListener) Close() error {
 	err := l.UnixListener.Close()
 	l.file.remove()
@@ -141,6 +143,8 @@ type unixgramConn struct {
 	file socketFile
 }
 
+// Close closes the socket and removes its socket file if it is still the
+// one it bound.
 func (c *unixgramConn) Close() error {
 	err := c.UnixConn.Close()
 	c.file.remove()
