@@ -92,6 +92,12 @@ func startServe(t *testing.T, listeners int, args ...string) *process {
 func (p *process) stop(t *testing.T) int {
 	t.Helper()
 	p.cmd.Process.Signal(syscall.SIGTERM)
+	return p.wait(t)
+}
+
+// wait waits for the process to exit and returns its exit code.
+func (p *process) wait(t *testing.T) int {
+	t.Helper()
 	err := p.cmd.Wait()
 	var exit *exec.ExitError
 	if err != nil && !errors.As(err, &exit) {
@@ -269,7 +275,7 @@ func TestSIGTERMIsGraceful(t *testing.T) {
 	if err != nil || string(rest) != "and after SIGTERM" {
 		t.Fatalf("after SIGTERM the request got %q, %v", rest, err)
 	}
-	if code := p.stop(t); code != 0 {
+	if code := p.wait(t); code != 0 {
 		t.Fatalf("exit status %d, want 0; stderr:\n%s", code, p.stderr)
 	}
 }
