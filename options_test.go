@@ -298,3 +298,48 @@ func TestUnreadInputKeepsReply(t *testing.T) {
 		}
 	}
 }
+
+// A datagram handler that writes nothing sends nothing (Python's
+// DatagramRequestHandler sends an empty datagram).
+func TestNoEmptyReplyDatagram(t *testing.T) {
+	srv := &socketserver.Server{Network: "udp", Addr: "127.0.0.1:0", Mode: socketserver.Sync{},
+		Handler: socketserver.HandlerFunc(func(r *socketserver.Request) error {
+			if string(r.Packet) == "quiet" {
+				return nil
+			}
+			_, err := r.Writer.Write([]byte("reply"))
+			return err
+		})}
+	c := dial(t, start(t, srv))
+	c.Write([]byte("quiet"))
+	c.Write([]byte("loud"))
+	buf := make([]byte, 16)
+	n, err := c.Read(buf)
+	if err != nil || string(buf[:n]) != "reply" {
+		t.Fatalf("first datagram back = %q, %v; want \"reply\" (and no empty one before it)", buf[:n], err)
+	}
+}
+
+// TCP_NODELAY is set on accepted connections, as Go does, unless
+// DisableNoDelay.
+func TestNoDelay(t *testing.T) {
+	for _, disable := range []bool{false, true} {
+		got := make(chan int, 1)
+		srv := &socketserver.Server{Addr: "127.0.0.1:0", DisableNoDelay: disable,
+			Handler: socketserver.HandlerFunc(func(r *socketserver.Request) error {
+				rc, err := r.Conn.(*net.TCPConn).SyscallConn()
+				if err != nil {
+					return err
+				}
+				rc.Control(func(fd uintptr) {
+					v, _ := syscall.GetsockoptInt(int(fd), syscall.IPPROTO_TCP, syscall.TCP_NODELAY)
+					got <- v
+				})
+				return nil
+			})}
+		dial(t, start(t, srv))
+		if v := <-got; (v != 0) == disable {
+			t.Errorf("DisableNoDelay %v: TCP_NODELAY = %d", disable, v)
+		}
+	}
+}
