@@ -1,0 +1,171 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// idleChildEnv marks a sockbench process started by idle mode to hold a
+// share of the connections: network|address|first|count|timeout.
+const idleChildEnv = "SOCKBENCH_IDLE_CHILD"
+
+// runIdle opens -c connections, spread over -procs processes, holds them
+// for -d (or until ctx is cancelled) and reports how many were held.
+func runIdle(ctx context.Context, cfg *config, progress io.Writer) (*result, error) {
+	start := time.Now()
+	held, errs := 0, 0
+	if cfg.procs == 1 {
+		conns, n := openIdle(cfg.network, cfg.address, 0, cfg.conns, cfg.timeout)
+		defer closeAll(conns)
+		held, errs = len(conns), n
+	} else {
+		children, h, e, err := startIdleChildren(cfg)
+		defer stopIdleChildren(children)
+		if err != nil {
+			return nil, err
+		}
+		held, errs = h, e
+	}
+	fmt.Fprintf(progress, "sockbench: holding %d connections for %v\n", held, cfg.duration)
+	sleepCtx(ctx, cfg.duration)
+	return &result{URL: cfg.url, Mode: cfg.mode, Conns: cfg.conns, Size: cfg.size, Pipeline: cfg.pipeline,
+		Seconds: time.Since(start).Seconds(), Held: held, Errors: int64(errs)}, nil
+}
+
+// openIdle opens count connections, numbered from first, and returns
+// those that opened and the number that failed. To IPv4 loopback, source
+// addresses rotate over 127.0.0.2–127.0.0.201, so that the ephemeral
+// ports of one source address do not run out.
+func openIdle(network, address string, first, count int, timeout time.Duration) ([]net.Conn, int) {
+	spread := false
+	if ap, err := netip.ParseAddrPort(address); err == nil && ap.Addr().Is4() && ap.Addr().IsLoopback() {
+		spread = strings.HasPrefix(network, "tcp")
+	}
+	conns := make([]net.Conn, 0, count)
+	failed := 0
+	for i := first; i < first+count; i++ {
+		d := net.Dialer{Timeout: timeout}
+		if spread {
+			d.LocalAddr = &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(2+i%200))}
+		}
+		c, err := d.Dial(network, address)
+		if err != nil {
+			failed++
+			continue
+		}
+		conns = append(conns, c)
+	}
+	return conns, failed
+}
+
+func closeAll(conns []net.Conn) {
+	for _, c := range conns {
+		c.Close()
+	}
+}
+
+// idleChild is the body of a child process of idle mode: open its share,
+// say "ready HELD FAILED", hold until its standard input closes.
+func idleChild() int {
+	parts := strings.Split(os.Getenv(idleChildEnv), "|")
+	if len(parts) != 5 {
+		fmt.Fprintln(os.Stderr, "sockbench: bad", idleChildEnv)
+		return 2
+	}
+	first, err1 := strconv.Atoi(parts[2])
+	count, err2 := strconv.Atoi(parts[3])
+	timeout, err3 := time.ParseDuration(parts[4])
+	if err1 != nil || err2 != nil || err3 != nil {
+		fmt.Fprintln(os.Stderr, "sockbench: bad", idleChildEnv)
+		return 2
+	}
+	conns, failed := openIdle(parts[0], parts[1], first, count, timeout)
+	fmt.Printf("ready %d %d\n", len(conns), failed)
+	io.Copy(io.Discard, os.Stdin)
+	closeAll(conns)
+	return 0
+}
+
+type idleChildProc struct {
+	cmd   *exec.Cmd
+	stdin io.Closer
+}
+
+// startIdleChildren starts -procs children, each holding its share, and
+// waits until all are ready.
+func startIdleChildren(cfg *config) ([]idleChildProc, int, int, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	var children []idleChildProc
+	type ready struct {
+		held, failed int
+		err          error
+	}
+	readies := make(chan ready, cfg.procs)
+	var wg sync.WaitGroup
+	first := 0
+	for p := range cfg.procs {
+		count := cfg.conns / cfg.procs
+		if p < cfg.conns%cfg.procs {
+			count++
+		}
+		cmd := exec.Command(self)
+		cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%s|%s|%d|%d|%s", idleChildEnv, cfg.network, cfg.address, first, count, cfg.timeout))
+		cmd.Stderr = os.Stderr
+		stdin, err := cmd.StdinPipe()
+		if err != nil {
+			return children, 0, 0, err
+		}
+		stdout, err := cmd.StdoutPipe()
+		if err != nil {
+			return children, 0, 0, err
+		}
+		if err := cmd.Start(); err != nil {
+			return children, 0, 0, err
+		}
+		children = append(children, idleChildProc{cmd: cmd, stdin: stdin})
+		first += count
+		wg.Go(func() {
+			var r ready
+			line, err := bufio.NewReader(stdout).ReadString('\n')
+			if _, serr := fmt.Sscanf(line, "ready %d %d", &r.held, &r.failed); err != nil || serr != nil {
+				r.err = fmt.Errorf("idle child %d did not get ready: %q, %v", p, line, err)
+			}
+			readies <- r
+		})
+	}
+	wg.Wait()
+	close(readies)
+	held, failed := 0, 0
+	for r := range readies {
+		if r.err != nil {
+			return children, 0, 0, r.err
+		}
+		held += r.held
+		failed += r.failed
+	}
+	return children, held, failed, nil
+}
+
+// stopIdleChildren closes the children's standard input, on which they
+// exit after closing their connections, and waits for them.
+func stopIdleChildren(children []idleChildProc) {
+	for _, c := range children {
+		c.stdin.Close()
+	}
+	for _, c := range children {
+		c.cmd.Wait()
+	}
+}
