@@ -8,22 +8,22 @@ import (
 
 // result is what a run measured.
 type result struct {
-	URL         string  `json:"url"`
-	Mode        string  `json:"mode"`
-	Conns       int     `json:"conns"`
-	Size        int     `json:"size"`
-	Pipeline    int     `json:"pipeline"`
-	Rate        float64 `json:"rate,omitempty"`
-	Seconds     float64 `json:"seconds"`
-	Requests    int64   `json:"requests"`
-	Errors      int64   `json:"errors"`
-	Timeouts    int64   `json:"timeouts"`
-	Mismatches  int64   `json:"mismatches"`
-	FirstError  string  `json:"first_error,omitempty"`
-	Throughput  float64 `json:"requests_per_sec"`
-	BytesPerSec float64 `json:"bytes_per_sec"`
+	URL         string          `json:"url"`
+	Mode        string          `json:"mode"`
+	Conns       int             `json:"conns"`
+	Size        int             `json:"size"`
+	Pipeline    int             `json:"pipeline"`
+	Rate        float64         `json:"rate,omitempty"`
+	Seconds     float64         `json:"seconds"`
+	Requests    int64           `json:"requests"`
+	Errors      int64           `json:"errors"`
+	Timeouts    int64           `json:"timeouts"`
+	Mismatches  int64           `json:"mismatches"`
+	FirstError  string          `json:"first_error,omitempty"`
+	Throughput  float64         `json:"requests_per_sec"`
+	BytesPerSec float64         `json:"bytes_per_sec"`
 	LatencyUS   *latencySummary `json:"latency_us,omitempty"`
-	Held int `json:"held,omitempty"`
+	Held        int             `json:"held,omitempty"`
 }
 
 // latencySummary holds latency percentiles in microseconds.
