@@ -1,0 +1,176 @@
+// Command suite runs socketserver's modes and their peers side by side on
+// the same loads, interleaved round by round, and writes BENCHMARKS.md and
+// benchmarks.svg. Run it through bench/run:
+//
+//	bench/run            # the full suite, about 25 minutes
+//	bench/run -quick     # a smoke run in under 2 minutes; prints, writes nothing
+//
+// Each measurement starts the server afresh, pinned to CPU 0 (the load
+// generator, sockbench, to CPU 1), and reads the server's CPU time and
+// memory from /proc. Numbers are reported, never asserted: the suite fails
+// only if a server or the tool breaks.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+)
+
+func main() {
+	quick := flag.Bool("quick", false, "smoke run: short loads, one round, results printed only")
+	rounds := flag.Int("rounds", 3, "rounds of every measurement (interleaved)")
+	duration := flag.Duration("d", 5*time.Second, "duration of each load")
+	only := flag.String("only", "", "comma-separated scenario keys to run (default all)")
+	out := flag.String("out", "", "directory to write BENCHMARKS.md and benchmarks.svg (default: the repository)")
+	flag.Parse()
+	if err := run(*quick, *rounds, *duration, *only, *out); err != nil {
+		fmt.Fprintf(os.Stderr, "suite: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+// scenarios are the loads of the full run.
+var scenarios = []scenario{
+	{key: "echo-64x50", title: "Echo, 64 B × 50 connections", network: "tcp", conns: 50, persistent: true,
+		load: []string{"-c", "50", "-size", "64"}},
+	{key: "echo-1k-x1000", title: "Echo, 1 KiB × 1,000 connections", network: "tcp", conns: 1000, persistent: true,
+		load: []string{"-c", "1000", "-size", "1024", "-timeout", "30s"}},
+	{key: "pingpong", title: "Ping-pong, 1 connection, 64 B", network: "tcp", conns: 1,
+		load: []string{"-c", "1", "-size", "64"}},
+	{key: "pipelined", title: "Pipelined echo, depth 16, 8 connections, 64 B", network: "tcp", conns: 8, persistent: true,
+		load: []string{"-c", "8", "-pipeline", "16", "-size", "64"}},
+	{key: "churn", title: "Churn: connect, one 64 B request, close; 8 clients", network: "tcp", conns: 8,
+		load: []string{"-mode", "churn", "-c", "8", "-size", "64"}},
+	{key: "udp", title: "UDP echo, 64 B, 8 clients", network: "udp", conns: 8,
+		load: []string{"-c", "8", "-size", "64"}},
+	{key: "idle-10k", title: "Idle memory, 10,000 connections", network: "tcp", conns: 10000, idle: 10000, persistent: true},
+	{key: "idle-18k", title: "Idle memory, 18,000 connections", network: "tcp", conns: 18000, idle: 18000, persistent: true},
+}
+
+// quickScenarios are the loads of a smoke run.
+var quickScenarios = []scenario{
+	scenarios[0], scenarios[2], scenarios[4], scenarios[5],
+	{key: "idle-1k", title: "Idle memory, 1,000 connections", network: "tcp", conns: 1000, idle: 1000, persistent: true},
+}
+
+func (sc scenario) takes(srv server) bool {
+	if sc.network == "udp" {
+		return srv.udp
+	}
+	if srv.name == "python/udp" {
+		return false
+	}
+	return srv.persistent || !sc.persistent
+}
+
+func run(quick bool, rounds int, duration time.Duration, only, out string) error {
+	ctx := context.Background()
+	root, err := repoRoot()
+	if err != nil {
+		return err
+	}
+	bin, err := os.MkdirTemp("", "socketserver-bench")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(bin)
+	fmt.Fprintln(os.Stderr, "suite: building servers and sockbench")
+	if err := build(root, filepath.Join(root, "bench"), bin); err != nil {
+		return err
+	}
+
+	list := scenarios
+	if quick {
+		list, rounds, duration = quickScenarios, 1, time.Second
+	}
+	if only != "" {
+		keys := strings.Split(only, ",")
+		list = slices.DeleteFunc(slices.Clone(list), func(sc scenario) bool { return !slices.Contains(keys, sc.key) })
+		if len(list) == 0 {
+			return fmt.Errorf("no scenario matches -only %q", only)
+		}
+	}
+	_, tasksetErr := exec.LookPath("taskset")
+	b := &bench{bin: bin, duration: duration, pin: tasksetErr == nil && runtime.NumCPU() >= 2, clkTck: clockTicks(ctx)}
+
+	results := map[string]map[string][]measurement{}
+	started := time.Now()
+	for _, sc := range list {
+		results[sc.key] = map[string][]measurement{}
+		// Interleave: every server once per round (A B C A B C …), so that
+		// a slow moment of a shared machine spreads over all of them.
+		for round := range rounds {
+			for _, srv := range servers {
+				if !sc.takes(srv) {
+					continue
+				}
+				m, err := b.measure(srv, sc)
+				if err != nil {
+					return fmt.Errorf("%s, round %d: %w", sc.key, round+1, err)
+				}
+				results[sc.key][srv.name] = append(results[sc.key][srv.name], m)
+				fmt.Fprintf(os.Stderr, "suite: %-13s round %d  %-24s %s\n", sc.key, round+1, srv.name, m.summary(sc))
+			}
+		}
+	}
+	rep := &report{scenarios: list, results: results, rounds: rounds, duration: duration, pinned: b.pin,
+		elapsed: time.Since(started), machine: describeMachine(ctx), command: "bench/run " + strings.Join(os.Args[1:], " ")}
+	if quick {
+		fmt.Print(rep.markdown())
+		return nil
+	}
+	if out == "" {
+		out = root
+	}
+	if err := os.WriteFile(filepath.Join(out, "BENCHMARKS.md"), []byte(rep.markdown()), 0o644); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(out, "benchmarks.svg"), []byte(rep.svg()), 0o644)
+}
+
+func (m measurement) summary(sc scenario) string {
+	if sc.idle > 0 {
+		return fmt.Sprintf("%.2f KiB per idle connection", m.IdleRSS)
+	}
+	return fmt.Sprintf("%9.0f req/s  p50 %7.1fµs  p99 %8.1fµs  CPU %6.2f ms/1k req  errors %d",
+		m.Throughput, m.P50, m.P99, m.CPUPer1k, m.Errors)
+}
+
+// repoRoot finds the repository: the directory above the bench module.
+func repoRoot() (string, error) {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", err
+	}
+	gomod := strings.TrimSpace(string(out))
+	if filepath.Base(filepath.Dir(gomod)) != "bench" {
+		return "", fmt.Errorf("run the suite from the bench module (bench/run), not %s", gomod)
+	}
+	return filepath.Dir(filepath.Dir(gomod)), nil
+}
+
+// describeMachine names the CPU, cores, kernel and Go version.
+func describeMachine(ctx context.Context) string {
+	cpu := "unknown CPU"
+	if data, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for line := range strings.SplitSeq(string(data), "\n") {
+			if name, ok := strings.CutPrefix(line, "model name"); ok {
+				cpu = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(name), ":"))
+				break
+			}
+		}
+	}
+	kernel, _ := exec.CommandContext(ctx, "uname", "-r").Output()
+	gover, _ := exec.CommandContext(ctx, "go", "env", "GOVERSION").Output()
+	py, _ := exec.CommandContext(ctx, "python3", "--version").Output()
+	return fmt.Sprintf("%s, %d cores, Linux %s, %s, %s", cpu, runtime.NumCPU(),
+		strings.TrimSpace(string(kernel)), strings.TrimSpace(string(gover)), strings.TrimSpace(string(py)))
+}
