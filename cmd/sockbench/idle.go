@@ -23,36 +23,50 @@ const idleChildEnv = "SOCKBENCH_IDLE_CHILD"
 // for -d (or until ctx is cancelled) and reports how many were held.
 func runIdle(ctx context.Context, cfg *config, progress io.Writer) (*result, error) {
 	start := time.Now()
-	held, errs := 0, 0
+	var o idleOutcome
 	if cfg.procs == 1 {
-		conns, n := openIdle(cfg.network, cfg.address, 0, cfg.conns, cfg.timeout)
+		var conns []net.Conn
+		conns, o = openIdle(cfg.network, cfg.address, 0, cfg.conns, cfg.timeout)
 		defer closeAll(conns)
-		held, errs = len(conns), n
 	} else {
-		children, h, e, err := startIdleChildren(cfg)
+		children, co, err := startIdleChildren(cfg)
 		defer stopIdleChildren(children)
 		if err != nil {
 			return nil, err
 		}
-		held, errs = h, e
+		o = co
 	}
-	fmt.Fprintf(progress, "sockbench: holding %d connections for %v\n", held, cfg.duration)
+	fmt.Fprintf(progress, "sockbench: holding %d connections for %v\n", o.held, cfg.duration)
 	sleepCtx(ctx, cfg.duration)
 	return &result{URL: cfg.url, Mode: cfg.mode, Conns: cfg.conns, Size: cfg.size, Pipeline: cfg.pipeline,
-		Seconds: time.Since(start).Seconds(), Held: held, Errors: int64(errs)}, nil
+		Seconds: time.Since(start).Seconds(), Held: o.held, Errors: int64(o.failed), FirstError: o.firstErr}, nil
+}
+
+// idleOutcome counts the connections an idle client opened and failed to.
+type idleOutcome struct {
+	held, failed int
+	firstErr     string
+}
+
+func (o *idleOutcome) add(p idleOutcome) {
+	o.held += p.held
+	o.failed += p.failed
+	if o.firstErr == "" {
+		o.firstErr = p.firstErr
+	}
 }
 
 // openIdle opens count connections, numbered from first, and returns
 // those that opened and the number that failed. To IPv4 loopback, source
 // addresses rotate over 127.0.0.2–127.0.0.201, so that the ephemeral
 // ports of one source address do not run out.
-func openIdle(network, address string, first, count int, timeout time.Duration) ([]net.Conn, int) {
+func openIdle(network, address string, first, count int, timeout time.Duration) ([]net.Conn, idleOutcome) {
 	spread := false
 	if ap, err := netip.ParseAddrPort(address); err == nil && ap.Addr().Is4() && ap.Addr().IsLoopback() {
 		spread = strings.HasPrefix(network, "tcp")
 	}
 	conns := make([]net.Conn, 0, count)
-	failed := 0
+	var o idleOutcome
 	for i := first; i < first+count; i++ {
 		d := net.Dialer{Timeout: timeout}
 		if spread {
@@ -60,12 +74,16 @@ func openIdle(network, address string, first, count int, timeout time.Duration) 
 		}
 		c, err := d.Dial(network, address)
 		if err != nil {
-			failed++
+			o.failed++
+			if o.firstErr == "" {
+				o.firstErr = err.Error()
+			}
 			continue
 		}
 		conns = append(conns, c)
 	}
-	return conns, failed
+	o.held = len(conns)
+	return conns, o
 }
 
 func closeAll(conns []net.Conn) {
@@ -89,8 +107,8 @@ func idleChild() int {
 		fmt.Fprintln(os.Stderr, "sockbench: bad", idleChildEnv)
 		return 2
 	}
-	conns, failed := openIdle(parts[0], parts[1], first, count, timeout)
-	fmt.Printf("ready %d %d\n", len(conns), failed)
+	conns, o := openIdle(parts[0], parts[1], first, count, timeout)
+	fmt.Printf("ready %d %d %q\n", o.held, o.failed, o.firstErr)
 	io.Copy(io.Discard, os.Stdin)
 	closeAll(conns)
 	return 0
@@ -103,15 +121,15 @@ type idleChildProc struct {
 
 // startIdleChildren starts -procs children, each holding its share, and
 // waits until all are ready.
-func startIdleChildren(cfg *config) ([]idleChildProc, int, int, error) {
+func startIdleChildren(cfg *config) ([]idleChildProc, idleOutcome, error) {
 	self, err := os.Executable()
 	if err != nil {
-		return nil, 0, 0, err
+		return nil, idleOutcome{}, err
 	}
 	var children []idleChildProc
 	type ready struct {
-		held, failed int
-		err          error
+		idleOutcome
+		err error
 	}
 	readies := make(chan ready, cfg.procs)
 	var wg sync.WaitGroup
@@ -126,21 +144,21 @@ func startIdleChildren(cfg *config) ([]idleChildProc, int, int, error) {
 		cmd.Stderr = os.Stderr
 		stdin, err := cmd.StdinPipe()
 		if err != nil {
-			return children, 0, 0, err
+			return children, idleOutcome{}, err
 		}
 		stdout, err := cmd.StdoutPipe()
 		if err != nil {
-			return children, 0, 0, err
+			return children, idleOutcome{}, err
 		}
 		if err := cmd.Start(); err != nil {
-			return children, 0, 0, err
+			return children, idleOutcome{}, err
 		}
 		children = append(children, idleChildProc{cmd: cmd, stdin: stdin})
 		first += count
 		wg.Go(func() {
 			var r ready
 			line, err := bufio.NewReader(stdout).ReadString('\n')
-			if _, serr := fmt.Sscanf(line, "ready %d %d", &r.held, &r.failed); err != nil || serr != nil {
+			if _, serr := fmt.Sscanf(line, "ready %d %d %q", &r.held, &r.failed, &r.firstErr); err != nil || serr != nil {
 				r.err = fmt.Errorf("idle child %d did not get ready: %q, %v", p, line, err)
 			}
 			readies <- r
@@ -148,15 +166,14 @@ func startIdleChildren(cfg *config) ([]idleChildProc, int, int, error) {
 	}
 	wg.Wait()
 	close(readies)
-	held, failed := 0, 0
+	var o idleOutcome
 	for r := range readies {
 		if r.err != nil {
-			return children, 0, 0, r.err
+			return children, idleOutcome{}, r.err
 		}
-		held += r.held
-		failed += r.failed
+		o.add(r.idleOutcome)
 	}
-	return children, held, failed, nil
+	return children, o, nil
 }
 
 // stopIdleChildren closes the children's standard input, on which they

@@ -207,6 +207,22 @@ func (l *load) over(ctx context.Context) bool {
 	return ok && !time.Now().Before(deadline)
 }
 
+// redial connects, counting each failure and pausing 10ms before the
+// next try, until it succeeds or the run is over (then it returns nil).
+func (l *load) redial(ctx context.Context, id int) net.Conn {
+	for {
+		c, err := l.dial(ctx, id)
+		if err == nil {
+			return c
+		}
+		if l.over(ctx) {
+			return nil
+		}
+		l.fail(err)
+		sleepCtx(ctx, 10*time.Millisecond)
+	}
+}
+
 // fail counts an I/O error, and the timeouts among them.
 func (l *load) fail(err error) {
 	l.c.errors.Add(1)
@@ -254,13 +270,8 @@ func (l *load) streamWorker(ctx context.Context, id int) {
 	}()
 	for ctx.Err() == nil {
 		if c == nil {
-			var err error
-			if c, err = l.dial(ctx, id); err != nil {
-				if !l.over(ctx) {
-					l.fail(err)
-					sleepCtx(ctx, 10*time.Millisecond)
-				}
-				continue
+			if c = l.redial(ctx, id); c == nil {
+				return
 			}
 		}
 		k := l.take(depth)
@@ -318,13 +329,8 @@ func (l *load) datagramWorker(ctx context.Context, id int) {
 	}()
 	for ctx.Err() == nil {
 		if c == nil {
-			var err error
-			if c, err = l.dial(ctx, id); err != nil {
-				if !l.over(ctx) {
-					l.fail(err)
-					sleepCtx(ctx, 10*time.Millisecond)
-				}
-				continue
+			if c = l.redial(ctx, id); c == nil {
+				return
 			}
 		}
 		k := l.take(depth)
@@ -389,17 +395,13 @@ func (l *load) churnWorker(ctx context.Context, id int) {
 	reply := make([]byte, l.cfg.size)
 	for ctx.Err() == nil && l.take(1) == 1 {
 		t0 := time.Now()
-		c, err := l.dial(ctx, id)
-		if err != nil {
-			if !l.over(ctx) {
-				l.fail(err)
-				sleepCtx(ctx, 10*time.Millisecond)
-			}
-			continue
+		c := l.redial(ctx, id)
+		if c == nil {
+			return
 		}
 		req := p.next()
 		c.SetDeadline(time.Now().Add(l.cfg.timeout))
-		_, err = c.Write(req)
+		_, err := c.Write(req)
 		if err == nil {
 			_, err = io.ReadFull(c, reply)
 		}

@@ -31,12 +31,11 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
-	"unicode"
 
+	"github.com/socketserver-go/socketserver/internal/cli"
 	"github.com/socketserver-go/socketserver/internal/sockurl"
 )
 
@@ -110,21 +109,21 @@ func parseFlags(args []string, usage io.Writer) (*config, error) {
 			fs.PrintDefaults()
 			return nil, err
 		}
-		return nil, oneLine(err)
+		return nil, cli.OneLine(err)
 	}
 	if fs.NArg() > 0 {
-		return nil, oneLine(fmt.Errorf("unexpected argument %q", fs.Arg(0)))
+		return nil, cli.OneLine(fmt.Errorf("unexpected argument %q", fs.Arg(0)))
 	}
 	if cfg.url == "" {
 		return nil, errors.New("-url is required, e.g. -url tcp://127.0.0.1:9999")
 	}
 	var err error
 	if cfg.network, cfg.address, err = sockurl.Parse(cfg.url); err != nil {
-		return nil, oneLine(err)
+		return nil, cli.OneLine(err)
 	}
 	switch {
 	case cfg.mode != "echo" && cfg.mode != "churn" && cfg.mode != "idle":
-		return nil, oneLine(fmt.Errorf("unknown -mode %q (want echo, churn or idle)", cfg.mode))
+		return nil, cli.OneLine(fmt.Errorf("unknown -mode %q (want echo, churn or idle)", cfg.mode))
 	case cfg.conns < 1:
 		return nil, fmt.Errorf("-c must be at least 1, got %d", cfg.conns)
 	case cfg.size < 1 || cfg.size > 1<<20:
@@ -154,16 +153,6 @@ func parseFlags(args []string, usage io.Writer) (*config, error) {
 
 func datagram(network string) bool {
 	return strings.HasPrefix(network, "udp") || network == "unixgram"
-}
-
-// oneLine escapes control characters so that an error prints as one line.
-func oneLine(err error) error {
-	msg := err.Error()
-	if !strings.ContainsFunc(msg, unicode.IsControl) {
-		return err
-	}
-	q := strconv.Quote(msg)
-	return errors.New(q[1 : len(q)-1])
 }
 
 // run runs the load the configuration asks for.

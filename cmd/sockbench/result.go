@@ -74,6 +74,9 @@ func (r *result) writeText(w io.Writer) {
 	if r.Mode == "idle" {
 		fmt.Fprintf(w, "  held:        %d connections\n", r.Held)
 		fmt.Fprintf(w, "  errors:      %d\n", r.Errors)
+		if r.FirstError != "" {
+			fmt.Fprintf(w, "  first error: %s\n", r.FirstError)
+		}
 		return
 	}
 	fmt.Fprintf(w, "  requests:    %d (%.0f/s, %.2f MB/s each way)\n", r.Requests, r.Throughput, r.BytesPerSec/1e6)

@@ -21,13 +21,12 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
-	"unicode"
 
 	"github.com/socketserver-go/socketserver"
+	"github.com/socketserver-go/socketserver/internal/cli"
 	"github.com/socketserver-go/socketserver/internal/sockurl"
 )
 
@@ -94,7 +93,7 @@ func parseFlags(args []string, usage io.Writer) (*config, error) {
 			printUsage(fs, usage)
 			return nil, err
 		}
-		return nil, oneLine(err)
+		return nil, cli.OneLine(err)
 	}
 	switch {
 	case fs.NArg() > 0:
@@ -117,17 +116,6 @@ func parseFlags(args []string, usage io.Writer) (*config, error) {
 		return nil, err
 	}
 	return cfg, nil
-}
-
-// oneLine escapes control characters (a newline in a flag's name, say)
-// so that an error prints as one line.
-func oneLine(err error) error {
-	msg := err.Error()
-	if !strings.ContainsFunc(msg, unicode.IsControl) {
-		return err
-	}
-	q := strconv.Quote(msg)
-	return errors.New(q[1 : len(q)-1])
 }
 
 func printUsage(fs *flag.FlagSet, w io.Writer) {

@@ -102,38 +102,49 @@ func run(quick bool, rounds int, duration time.Duration, only, out string) error
 	b := &bench{bin: bin, duration: duration, pin: tasksetErr == nil && runtime.NumCPU() >= 2, clkTck: clockTicks(ctx)}
 
 	results := map[string]map[string][]measurement{}
+	failures := map[string]map[string]string{} // scenario → server → first failure
 	started := time.Now()
 	for _, sc := range list {
 		results[sc.key] = map[string][]measurement{}
+		failures[sc.key] = map[string]string{}
 		// Interleave: every server once per round (A B C A B C …), so that
-		// a slow moment of a shared machine spreads over all of them.
+		// a slow moment of a shared machine spreads over all of them. A
+		// server that fails is reported, and sits out the later rounds.
 		for round := range rounds {
 			for _, srv := range servers {
-				if !sc.takes(srv) {
+				if !sc.takes(srv) || failures[sc.key][srv.name] != "" {
 					continue
 				}
 				m, err := b.measure(srv, sc)
 				if err != nil {
-					return fmt.Errorf("%s, round %d: %w", sc.key, round+1, err)
+					failures[sc.key][srv.name] = err.Error()
+					fmt.Fprintf(os.Stderr, "suite: %-13s round %d  %-24s FAILED: %v\n", sc.key, round+1, srv.name, err)
+					continue
 				}
 				results[sc.key][srv.name] = append(results[sc.key][srv.name], m)
 				fmt.Fprintf(os.Stderr, "suite: %-13s round %d  %-24s %s\n", sc.key, round+1, srv.name, m.summary(sc))
 			}
 		}
 	}
-	rep := &report{scenarios: list, results: results, rounds: rounds, duration: duration, pinned: b.pin,
+	rep := &report{scenarios: list, results: results, failures: failures, rounds: rounds, duration: duration, pinned: b.pin,
 		elapsed: time.Since(started), machine: describeMachine(ctx), command: "bench/run " + strings.Join(os.Args[1:], " ")}
 	if quick {
 		fmt.Print(rep.markdown())
-		return nil
+	} else {
+		if out == "" {
+			out = root
+		}
+		if err := os.WriteFile(filepath.Join(out, "BENCHMARKS.md"), []byte(rep.markdown()), 0o644); err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(out, "benchmarks.svg"), []byte(rep.svg()), 0o644); err != nil {
+			return err
+		}
 	}
-	if out == "" {
-		out = root
+	if n := rep.failed(); n > 0 {
+		return fmt.Errorf("%d measurements failed (listed in the report)", n)
 	}
-	if err := os.WriteFile(filepath.Join(out, "BENCHMARKS.md"), []byte(rep.markdown()), 0o644); err != nil {
-		return err
-	}
-	return os.WriteFile(filepath.Join(out, "benchmarks.svg"), []byte(rep.svg()), 0o644)
+	return nil
 }
 
 func (m measurement) summary(sc scenario) string {

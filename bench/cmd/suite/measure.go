@@ -194,9 +194,11 @@ func (b *bench) measure(srv server, sc scenario) (measurement, error) {
 func (b *bench) measureIdle(r *running, port int, sc scenario) (measurement, error) {
 	before := procStatusKiB(r.pid(), "VmRSS")
 	procs := (sc.idle + 3999) / 4000
+	// A long connect timeout: a server slow to accept fills its backlog,
+	// and the kernel retries the SYNs of the clients that wait.
 	args := b.pinned(1, []string{filepath.Join(b.bin, "sockbench"), "-mode", "idle",
 		"-url", fmt.Sprintf("tcp://127.0.0.1:%d", port), "-c", strconv.Itoa(sc.idle),
-		"-procs", strconv.Itoa(procs), "-d", "10m", "-json"})
+		"-procs", strconv.Itoa(procs), "-d", "10m", "-timeout", "60s", "-json"})
 	cmd := exec.Command(args[0], args[1:]...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -212,7 +214,7 @@ func (b *bench) measureIdle(r *running, port int, sc scenario) (measurement, err
 		return measurement{}, fmt.Errorf("idle client: %q", line)
 	}
 	if held < sc.idle*99/100 {
-		return measurement{}, fmt.Errorf("idle client held only %d of %d connections", held, sc.idle)
+		return measurement{}, fmt.Errorf("idle client held only %d of %d connections; server stderr: %s", held, sc.idle, lastLine(r.stderr.String()))
 	}
 	// The kernel has the connections; wait until the server has taken
 	// them and its memory has settled.
@@ -295,6 +297,12 @@ func procStatusKiB(pid int, key string) int64 {
 		}
 	}
 	return 0
+}
+
+// lastLine is the last non-empty line of s.
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return lines[len(lines)-1]
 }
 
 func stderrOf(err error) string {

@@ -13,12 +13,34 @@ import (
 type report struct {
 	scenarios []scenario
 	results   map[string]map[string][]measurement // scenario → server → rounds
+	failures  map[string]map[string]string        // scenario → server → why it failed
 	rounds    int
 	duration  time.Duration
 	pinned    bool
 	elapsed   time.Duration
 	machine   string
 	command   string
+}
+
+// failed counts the servers that failed a scenario.
+func (r *report) failed() int {
+	n := 0
+	for _, f := range r.failures {
+		n += len(f)
+	}
+	return n
+}
+
+// failureNotes lists the servers that failed a scenario, under its table.
+func (r *report) failureNotes(b *strings.Builder, key string) {
+	for _, srv := range servers {
+		if why := r.failures[key][srv.name]; why != "" {
+			fmt.Fprintf(b, "- **%s failed**: %s\n", srv.name, strings.ReplaceAll(why, "\n", " "))
+		}
+	}
+	if len(r.failures[key]) > 0 {
+		fmt.Fprintln(b)
+	}
 }
 
 // spread is the median and range of one figure over the rounds.
@@ -125,6 +147,7 @@ func (r *report) markdown() string {
 			}
 			fmt.Fprintf(&b, "\nAt this rate, 1,000,000 idle connections would cost the goroutine mode about %s GiB of server memory.\n\n",
 				num(r.median(sc.key, "socketserver/goroutine", idleKiB)*1e6/(1<<20)))
+			r.failureNotes(&b, sc.key)
 			continue
 		}
 		fmt.Fprintf(&b, "| server | requests/s | p50 µs | p99 µs | CPU ms / 1,000 req | peak RSS MiB | req/s vs go-net / gnet | CPU vs go-net / gnet | errors |\n")
@@ -147,6 +170,7 @@ func (r *report) markdown() string {
 				ratio(c, r.median(sc.key, "go-net", cpu)), ratio(c, r.median(sc.key, "gnet", cpu)), errs)
 		}
 		fmt.Fprintln(&b)
+		r.failureNotes(&b, sc.key)
 	}
 	return b.String()
 }
