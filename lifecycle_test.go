@@ -415,3 +415,20 @@ func TestShutdownServesQueuedRequests(t *testing.T) {
 		})
 	}
 }
+
+// A handler that ends its goroutine with runtime.Goexit still has its
+// request ended: the connection closed and Shutdown not kept waiting.
+func TestHandlerGoexit(t *testing.T) {
+	srv := &socketserver.Server{Addr: "127.0.0.1:0",
+		Handler: socketserver.HandlerFunc(func(r *socketserver.Request) error {
+			runtime.Goexit()
+			return nil
+		})}
+	c := dial(t, start(t, srv))
+	if _, err := c.Read(make([]byte, 1)); err != io.EOF {
+		t.Fatalf("client read %v, want EOF", err)
+	}
+	if err := srv.Shutdown(context.Background()); err != nil {
+		t.Fatalf("Shutdown = %v", err)
+	}
+}

@@ -77,7 +77,13 @@ func (e *goroutineExecutor) run(r *Request) {
 		go e.s.serveRequest(r)
 		return
 	}
-	e.wg.Go(func() { e.s.serveRequest(r) })
+	e.wg.Add(1)
+	go e.serve(r)
+}
+
+func (e *goroutineExecutor) serve(r *Request) {
+	defer e.wg.Done()
+	e.s.serveRequest(r)
 }
 
 func (e *goroutineExecutor) wait()        { e.wg.Wait() }

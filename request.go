@@ -146,27 +146,42 @@ func (r *Request) setState(st ConnState) {
 //
 //go:noinline
 func (s *Server) serveRequest(r *Request) {
-	defer s.endRequest(r)
-	if s.state.Load() == serverClosed {
-		return // queued, and the server closed before its turn
+	defer s.endRequest(r) // even if the handler calls runtime.Goexit
+	if s.state.Load() != serverClosed && s.admitted(r) {
+		s.runHandler(r)
 	}
+}
+
+// admitted verifies a request and readies it for its handler.
+func (s *Server) admitted(r *Request) bool {
 	if !s.verify(r) {
 		s.stats.rejected.Add(1)
-		return
+		return false
 	}
 	r.setState(StateActive)
 	s.prepareIO(r)
-	h := s.Handler
-	if sh, ok := h.(SetupHandler); ok {
+	if sh, ok := s.Handler.(SetupHandler); ok {
 		if err := guard(sh.Setup, r); err != nil {
 			if !errors.Is(err, ErrAbortHandler) {
 				s.report(r.RemoteAddr, err)
 			}
-			return
+			return false
 		}
 	}
-	err := guard(h.Handle, r)
-	if fh, ok := h.(FinishHandler); ok {
+	return true
+}
+
+// runHandler runs Handle, then Finish and the flush of the reply. Its frame
+// and serveRequest's are all the framework adds to the stack of a handler
+// blocked in a read: they are kept small, so that an idle connection's
+// goroutine fits a small stack.
+func (s *Server) runHandler(r *Request) {
+	s.finished(r, guard(s.Handler.Handle, r))
+}
+
+// finished runs Finish, flushes the reply and reports what failed.
+func (s *Server) finished(r *Request, err error) {
+	if fh, ok := s.Handler.(FinishHandler); ok {
 		if ferr := guard(fh.Finish, r); ferr != nil && !errors.Is(err, ErrAbortHandler) {
 			s.report(r.RemoteAddr, ferr)
 		}
