@@ -6,11 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -431,4 +434,62 @@ func TestHandlerGoexit(t *testing.T) {
 	if err := srv.Shutdown(context.Background()); err != nil {
 		t.Fatalf("Shutdown = %v", err)
 	}
+}
+
+// flakyListener fails its first accepts with EMFILE, as a process out of
+// descriptors does.
+type flakyListener struct {
+	net.Listener
+	failures atomic.Int32
+}
+
+func (l *flakyListener) Accept() (net.Conn, error) {
+	if l.failures.Add(-1) >= 0 {
+		return nil, &net.OpError{Op: "accept", Net: "tcp", Err: os.NewSyscallError("accept4", syscall.EMFILE)}
+	}
+	return l.Listener.Accept()
+}
+
+// A temporary accept failure (out of descriptors) pauses the accept loop
+// and is logged; it does not end Serve.
+func TestAcceptBacksOffOnEMFILE(t *testing.T) {
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln := &flakyListener{Listener: inner}
+	ln.failures.Store(2)
+	var logged safeBuffer
+	srv := &socketserver.Server{Handler: echo, Logger: slog.New(slog.NewTextHandler(&logged, nil))}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	if got := roundTrip(t, dial(t, inner.Addr()), "after EMFILE"); got != "after EMFILE" {
+		t.Fatalf("echo = %q", got)
+	}
+	srv.Close()
+	if err := <-served; !errors.Is(err, socketserver.ErrServerClosed) {
+		t.Fatalf("Serve = %v", err)
+	}
+	out := logged.String()
+	if n := strings.Count(out, "accept failed; retrying"); n != 2 || !strings.Contains(out, "retry_in=5ms") || !strings.Contains(out, "retry_in=10ms") {
+		t.Fatalf("log of the failures:\n%s", out)
+	}
+}
+
+// safeBuffer is a bytes.Buffer for concurrent writers.
+type safeBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *safeBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *safeBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -30,18 +30,10 @@ func (s *Server) readLoop(t *trackedSocket) error {
 	for {
 		r, err := s.readRequest(t.pc, local, ex.daemon())
 		if err != nil {
-			if s.shuttingDown() || t.stopped.Load() {
-				return ErrServerClosed
+			if err := s.afterFailure("read", local, err, t.stopped.Load(), &pause); err != nil {
+				return err
 			}
-			if isTemporaryAcceptError(err) {
-				pause = nextPause(pause)
-				s.logger().Warn("socketserver: read failed; retrying", "addr", t.pc.LocalAddr(), "err", err, "retry_in", pause)
-				if !s.sleep(pause) {
-					return ErrServerClosed
-				}
-				continue
-			}
-			return fmt.Errorf("socketserver: read: %w", err)
+			continue
 		}
 		pause = 0
 		if r == nil {

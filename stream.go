@@ -53,18 +53,10 @@ func (s *Server) acceptLoop(l net.Listener) error {
 	for {
 		c, err := l.Accept()
 		if err != nil {
-			if s.shuttingDown() {
-				return ErrServerClosed
+			if err := s.afterFailure("accept", l.Addr(), err, false, &pause); err != nil {
+				return err
 			}
-			if isTemporaryAcceptError(err) {
-				pause = nextPause(pause)
-				s.logger().Warn("socketserver: accept failed; retrying", "addr", l.Addr(), "err", err, "retry_in", pause)
-				if !s.sleep(pause) {
-					return ErrServerClosed
-				}
-				continue
-			}
-			return fmt.Errorf("socketserver: accept: %w", err)
+			continue
 		}
 		pause = 0
 		r := s.newStreamRequest(c, ex.daemon())
@@ -77,12 +69,24 @@ func (s *Server) acceptLoop(l net.Listener) error {
 	}
 }
 
-// nextPause doubles an accept-retry pause from 5ms up to 1s.
-func nextPause(d time.Duration) time.Duration {
-	if d == 0 {
-		return 5 * time.Millisecond
+// afterFailure decides what a serving loop does after its accept or read
+// failed: it returns the error that ends the loop (ErrServerClosed once
+// the server or the socket was stopped), or nil after pausing for a
+// temporary failure, such as running out of descriptors. The pause grows
+// from 5ms to 1s over consecutive failures.
+func (s *Server) afterFailure(op string, addr net.Addr, err error, stopped bool, pause *time.Duration) error {
+	if s.shuttingDown() || stopped {
+		return ErrServerClosed
 	}
-	return min(2*d, time.Second)
+	if !isTemporary(err) {
+		return fmt.Errorf("socketserver: %s: %w", op, err)
+	}
+	*pause = min(max(2**pause, 5*time.Millisecond), time.Second)
+	s.logger().Warn("socketserver: "+op+" failed; retrying", "addr", addr, "err", err, "retry_in", *pause)
+	if !s.sleep(*pause) {
+		return ErrServerClosed
+	}
+	return nil
 }
 
 // sleep waits for d, or until the server shuts down, and reports whether
@@ -98,9 +102,8 @@ func (s *Server) sleep(d time.Duration) bool {
 	}
 }
 
-// isTemporaryAcceptError reports whether an accept error is worth a retry:
-// anything but a closed listener.
-func isTemporaryAcceptError(err error) bool {
+// isTemporary reports whether an accept or read error is worth a retry.
+func isTemporary(err error) bool {
 	if errors.Is(err, net.ErrClosed) {
 		return false
 	}

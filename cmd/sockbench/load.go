@@ -207,6 +207,30 @@ func (l *load) over(ctx context.Context) bool {
 	return ok && !time.Now().Before(deadline)
 }
 
+// A session is a worker's connection, made again after a failure.
+type session struct {
+	l  *load
+	id int
+	c  net.Conn
+}
+
+// conn returns the connection, dialing if there is none; nil once the
+// run is over.
+func (s *session) conn(ctx context.Context) net.Conn {
+	if s.c == nil {
+		s.c = s.l.redial(ctx, s.id)
+	}
+	return s.c
+}
+
+// drop closes the connection, if any, so that the next conn dials anew.
+func (s *session) drop() {
+	if s.c != nil {
+		s.c.Close()
+		s.c = nil
+	}
+}
+
 // redial connects, counting each failure and pausing 10ms before the
 // next try, until it succeeds or the run is over (then it returns nil).
 func (l *load) redial(ctx context.Context, id int) net.Conn {
@@ -262,17 +286,12 @@ func (l *load) streamWorker(ctx context.Context, id int) {
 	req := make([]byte, size*depth)
 	reply := make([]byte, size*depth)
 	seq := 0
-	var c net.Conn
-	defer func() {
-		if c != nil {
-			c.Close()
-		}
-	}()
+	sess := session{l: l, id: id}
+	defer sess.drop()
 	for ctx.Err() == nil {
+		c := sess.conn(ctx)
 		if c == nil {
-			if c = l.redial(ctx, id); c == nil {
-				return
-			}
+			return
 		}
 		k := l.take(depth)
 		if k == 0 {
@@ -296,8 +315,7 @@ func (l *load) streamWorker(ctx context.Context, id int) {
 			if !l.over(ctx) {
 				l.fail(err)
 			}
-			c.Close()
-			c = nil
+			sess.drop()
 			continue
 		}
 		d := time.Since(t0)
@@ -321,17 +339,12 @@ func (l *load) datagramWorker(ctx context.Context, id int) {
 	sent := make([][]byte, depth)
 	reply := make([]byte, size+1)
 	seq := 0
-	var c net.Conn
-	defer func() {
-		if c != nil {
-			c.Close()
-		}
-	}()
+	sess := session{l: l, id: id}
+	defer sess.drop()
 	for ctx.Err() == nil {
+		c := sess.conn(ctx)
 		if c == nil {
-			if c = l.redial(ctx, id); c == nil {
-				return
-			}
+			return
 		}
 		k := l.take(depth)
 		if k == 0 {
@@ -372,8 +385,7 @@ func (l *load) datagramWorker(ctx context.Context, id int) {
 			if !l.over(ctx) {
 				l.fail(err)
 			}
-			c.Close()
-			c = nil
+			sess.drop()
 		}
 	}
 }
