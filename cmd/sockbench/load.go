@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
-	"golang.org/x/sys/unix"
 )
 
 // counters are the live totals of a run, shared by its workers.
@@ -448,8 +447,8 @@ func startProgress(w io.Writer, c *counters, cfg *config) (stop func()) {
 	if !ok {
 		return func() {}
 	}
-	if _, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS); err != nil {
-		return func() {}
+	if fi, err := f.Stat(); err != nil || fi.Mode()&os.ModeCharDevice == 0 {
+		return func() {} // a file or a pipe: no progress line
 	}
 	done := make(chan struct{})
 	var wg sync.WaitGroup
