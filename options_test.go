@@ -250,4 +250,3 @@ func TestNoEmptyReplyDatagram(t *testing.T) {
 		t.Fatalf("first datagram back = %q, %v; want \"reply\" (and no empty one before it)", buf[:n], err)
 	}
 }
-
