@@ -45,8 +45,17 @@ var (
 	ErrUnsupported = errors.New("socketserver: not supported")
 
 	// ErrNoHandler is returned by Serve, ServePacket, ListenAndServe and
-	// HandleRequest when the Server has no Handler.
+	// HandleRequest when the Server has no Handler (in Event mode, no
+	// EventHandler).
 	ErrNoHandler = errors.New("socketserver: Server has no Handler")
+
+	// ErrOutputLimit is reported when Event mode closes a connection whose
+	// queued output would pass Event.MaxOutput: a client that does not read.
+	ErrOutputLimit = errors.New("socketserver: queued output over the limit")
+
+	// ErrInputLimit is reported when Event mode closes a connection whose
+	// unconsumed input passed Event.MaxInput.
+	ErrInputLimit = errors.New("socketserver: unconsumed input over the limit")
 )
 
 // A PanicError is what a Server reports to HandleError when a handler,

@@ -9,6 +9,7 @@ import (
 	"net"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"sync"
 )
 
@@ -207,7 +208,7 @@ func (s *Server) verify(r *Request) (ok bool) {
 	}
 	defer func() {
 		if p := recover(); p != nil {
-			s.report(r.RemoteAddr, &PanicError{Value: p, Stack: debug.Stack()})
+			s.report(r.RemoteAddr, panicError(p))
 			ok = false
 		}
 	}()
@@ -223,10 +224,16 @@ func guard(f func(*Request) error, r *Request) (err error) {
 				err = ErrAbortHandler
 				return
 			}
-			err = &PanicError{Value: v, Stack: debug.Stack()}
+			err = panicError(v)
 		}
 	}()
 	return f(r)
+}
+
+// panicError describes a recovered panic, with the stack of the goroutine
+// that panicked. Call it from the deferred function that recovered.
+func panicError(v any) *PanicError {
+	return &PanicError{Value: v, Stack: debug.Stack()}
 }
 
 // report passes err to HandleError, or logs it.
@@ -254,7 +261,7 @@ func calledFromHandler() bool {
 	frames := runtime.CallersFrames(pcs)
 	for {
 		f, more := frames.Next()
-		if f.Function == serveRequestName {
+		if f.Function == serveRequestName || slices.Contains(eventCallbackNames, f.Function) {
 			return true
 		}
 		if !more {

@@ -29,8 +29,12 @@ type Server struct {
 	// networks.
 	Addr string
 
-	// Handler serves each request. It is required.
+	// Handler serves each request. It is required, except in Event mode.
 	Handler Handler
+
+	// EventHandler serves connections in Event mode, which requires it.
+	// Other modes do not use it.
+	EventHandler EventHandler
 
 	// Mode is how requests run concurrently: Sync, Goroutine or Pool.
 	// Nil means Goroutine{}: a goroutine per request, waited for on close.
@@ -113,6 +117,12 @@ type Server struct {
 	// allow_reuse_port). It applies to IP networks only: Linux refuses it on
 	// Unix sockets.
 	ReusePort bool
+
+	// MaxConns, if positive, is how many stream connections the server
+	// serves at once. A connection accepted beyond it is closed at once
+	// and counted in Stats().OverLimit. (With several listeners the count
+	// may pass the limit by one connection per listener for a moment.)
+	MaxConns int
 
 	// Backlog is the listen queue length of stream sockets (Python's
 	// request_queue_size). Zero means the system's maximum, SOMAXCONN.
@@ -216,9 +226,19 @@ type trackedSocket struct {
 	once    sync.Once
 	err     error
 	stopped atomic.Bool // a graceful stop asked the read loop to end
+	ev      engine      // Event mode's engine serving the socket, or nil
+}
+
+// An engine serves a socket by means of its own, as Event mode's loops do.
+type engine interface {
+	shutdown() // stop taking requests; finish those taken
+	close()    // stop at once
 }
 
 func (t *trackedSocket) close() error {
+	if t.ev != nil {
+		t.ev.close()
+	}
 	t.once.Do(func() {
 		if t.ln != nil {
 			t.err = t.ln.Close()
@@ -240,6 +260,9 @@ func (t *trackedSocket) addr() net.Addr {
 // if it is a datagram socket (in-flight handlers may still reply on it),
 // and closes it if it is a listener.
 func (t *trackedSocket) stop() {
+	if t.ev != nil {
+		t.ev.shutdown()
+	}
 	if t.ln != nil {
 		t.close()
 		return
@@ -427,9 +450,26 @@ func (s *Server) release(r *Request) {
 		delete(s.conns, r)
 		s.mu.Unlock()
 	}
-	if r.daemon {
-		return
+	if !r.daemon {
+		s.unhold()
 	}
+}
+
+// hold counts work that Shutdown and Close must wait for, other than a
+// request: an event engine. It fails once the server is shutting down.
+func (s *Server) hold() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.shuttingDown() {
+		return false
+	}
+	s.waited.Add(1)
+	return true
+}
+
+// unhold ends what admit or hold counted, and wakes Shutdown and Close
+// when nothing is left.
+func (s *Server) unhold() {
 	if s.waited.Add(-1) == 0 && s.shuttingDown() {
 		s.mu.Lock()
 		if s.idleCh != nil && s.waited.Load() == 0 {

@@ -9,6 +9,7 @@ type Stats struct {
 	ActivePackets int64 // datagram requests being served now
 	TotalPackets  int64 // datagrams taken as requests
 	Rejected      int64 // requests VerifyRequest refused
+	OverLimit     int64 // connections closed at once for passing MaxConns
 	Errors        int64 // errors and panics reported to HandleError
 	Truncated     int64 // datagrams dropped for exceeding MaxPacketSize
 	BytesIn       int64 // bytes read from clients through Reader, and datagram bytes
@@ -20,6 +21,7 @@ type counters struct {
 	activeConns, totalConns     atomic.Int64
 	activePackets, totalPackets atomic.Int64
 	rejected, errors, truncated atomic.Int64
+	overLimit                   atomic.Int64
 	bytesIn, bytesOut           atomic.Int64
 }
 
@@ -33,6 +35,7 @@ func (s *Server) Stats() Stats {
 		ActivePackets: c.activePackets.Load(),
 		TotalPackets:  c.totalPackets.Load(),
 		Rejected:      c.rejected.Load(),
+		OverLimit:     c.overLimit.Load(),
 		Errors:        c.errors.Load(),
 		Truncated:     c.truncated.Load(),
 		BytesIn:       c.bytesIn.Load(),

@@ -27,9 +27,19 @@ func (s *Server) Serve(l net.Listener) error {
 
 // serve runs the loop that fits t's kind of socket.
 func (s *Server) serve(t *trackedSocket) error {
-	if s.Handler == nil {
+	ev, isEvent := s.mode().(Event)
+	if isEvent && s.EventHandler == nil || !isEvent && s.Handler == nil {
 		t.close()
 		return ErrNoHandler
+	}
+	var e *eventEngine
+	if isEvent {
+		var err error
+		if e, err = s.newEventEngine(t, ev); err != nil {
+			t.close()
+			return err
+		}
+		t.ev = e
 	}
 	if !s.track(t, true) {
 		t.close()
@@ -39,6 +49,9 @@ func (s *Server) serve(t *trackedSocket) error {
 	defer t.close()
 	stopActions := s.startServiceActions()
 	defer stopActions()
+	if e != nil {
+		return e.serve()
+	}
 	if t.ln != nil {
 		return s.acceptLoop(t.ln)
 	}
@@ -59,6 +72,10 @@ func (s *Server) acceptLoop(l net.Listener) error {
 			continue
 		}
 		pause = 0
+		if s.overLimit() {
+			c.Close()
+			continue
+		}
 		r := s.newStreamRequest(c, ex.daemon())
 		if !s.admit(r) {
 			c.Close() // accepted by the kernel after Shutdown began: not ours to serve
@@ -67,6 +84,16 @@ func (s *Server) acceptLoop(l net.Listener) error {
 		r.setState(StateNew)
 		ex.run(r)
 	}
+}
+
+// overLimit reports, and counts, a connection just accepted that MaxConns
+// does not let in.
+func (s *Server) overLimit() bool {
+	if s.MaxConns <= 0 || s.stats.activeConns.Load() < int64(s.MaxConns) {
+		return false
+	}
+	s.stats.overLimit.Add(1)
+	return true
 }
 
 // afterFailure decides what a serving loop does after its accept or read

@@ -1,0 +1,259 @@
+package socketserver
+
+import (
+	"fmt"
+	"net"
+	"runtime"
+	"sync/atomic"
+	"time"
+)
+
+// Event serves every connection of a socket from a few event loops, one
+// goroutine each, instead of a goroutine per connection: the mode for very
+// many mostly idle connections. It needs Server.EventHandler, whose
+// callbacks the loops call; Server.Handler is not used. Event mode is
+// available on Linux (epoll); elsewhere Serve returns ErrUnsupported.
+//
+// One loop accepts and hands each connection to a loop chosen by Balance;
+// the connection stays on that loop for its life, and its callbacks never
+// overlap. Output is queued and written when the callback returns, so what
+// a callback writes in several calls usually leaves in one system call.
+//
+// A connection whose queued output reaches HighWater stops being read
+// until the output drains to LowWater, so a client that does not read
+// cannot make the server buffer without bound; past MaxOutput it is
+// closed. The Server's ReadTimeout (no input for that long), WriteTimeout
+// (queued output making no progress for that long), IdleTimeout and
+// MaxConns apply, timed by a timing wheel in each loop.
+type Event struct {
+	// Loops is the number of event loops. Zero means GOMAXPROCS.
+	Loops int
+
+	// Balance chooses the loop for each new connection. The zero value is
+	// RoundRobin.
+	Balance Balance
+
+	// HighWater is the queued output, in bytes, at which a connection stops
+	// being read. Zero means 64 KiB.
+	HighWater int
+
+	// LowWater is the queued output at or below which reading resumes.
+	// Zero means HighWater / 4.
+	LowWater int
+
+	// MaxOutput is the queued output past which a connection is closed
+	// and ErrOutputLimit reported. Zero means 4 MiB.
+	MaxOutput int
+
+	// MaxInput is how much input a connection may keep unconsumed (see
+	// EventHandler.OnData) before it is closed and ErrInputLimit
+	// reported. Zero means 1 MiB.
+	MaxInput int
+
+	// Workers is the number of goroutines that run the functions passed to
+	// EventConn.Go. Zero means 4 × GOMAXPROCS. They start on first use.
+	Workers int
+}
+
+// String returns "event(N)".
+func (e Event) String() string { return fmt.Sprintf("event(%d)", e.loops()) }
+
+// newExecutor is never called: Serve hands Event mode to its own engine.
+func (Event) newExecutor(*Server) executor { panic("socketserver: Event mode has no executor") }
+
+func (e Event) loops() int {
+	if e.Loops <= 0 {
+		return runtime.GOMAXPROCS(0)
+	}
+	return e.Loops
+}
+
+func (e Event) highWater() int {
+	if e.HighWater <= 0 {
+		return 64 << 10
+	}
+	return e.HighWater
+}
+
+func (e Event) lowWater() int {
+	if e.LowWater <= 0 || e.LowWater >= e.highWater() {
+		return e.highWater() / 4
+	}
+	return e.LowWater
+}
+
+func (e Event) maxOutput() int {
+	if e.MaxOutput <= 0 {
+		return 4 << 20
+	}
+	return max(e.MaxOutput, e.highWater())
+}
+
+func (e Event) maxInput() int {
+	if e.MaxInput <= 0 {
+		return 1 << 20
+	}
+	return e.MaxInput
+}
+
+func (e Event) workers() int {
+	if e.Workers <= 0 {
+		return 4 * runtime.GOMAXPROCS(0)
+	}
+	return e.Workers
+}
+
+// A Balance is how Event mode spreads new connections over its loops.
+type Balance int
+
+const (
+	// RoundRobin gives each loop the next connection in turn.
+	RoundRobin Balance = iota
+	// LeastConns gives a new connection to the loop with the fewest.
+	LeastConns
+)
+
+// String returns "round-robin" or "least-conns".
+func (b Balance) String() string {
+	switch b {
+	case RoundRobin:
+		return "round-robin"
+	case LeastConns:
+		return "least-conns"
+	}
+	return fmt.Sprintf("Balance(%d)", int(b))
+}
+
+// An EventHandler serves connections in Event mode. Its methods run on the
+// connection's event loop and must not block: a slow step belongs in
+// EventConn.Go. A panic in one is recovered, reported to HandleError as a
+// *PanicError, and closes that connection only.
+//
+// Embed EventHandlerBase to implement only the methods needed.
+type EventHandler interface {
+	// OnOpen is called when a stream connection has been accepted and
+	// verified, before any OnData. It is not called for datagrams.
+	OnOpen(c *EventConn)
+
+	// OnData is called with the bytes that arrived on c: on a stream,
+	// whatever the kernel had, prefixed by what the last call left
+	// unconsumed; on a datagram socket, one whole datagram, with c
+	// standing for its sender. in belongs to the loop and is valid only
+	// during the call.
+	//
+	// OnData returns how many bytes of in it consumed. The rest is kept
+	// and passed again, with more, on the next call: a handler that needs
+	// a whole line or message returns 0 until it has one. The count is
+	// ignored for datagrams.
+	OnData(c *EventConn, in []byte) (consumed int)
+
+	// OnClose is called once a stream connection is closed, with the
+	// reason: nil when the client ended the stream or the server closed
+	// it, or the error (a read error, a timeout, ErrOutputLimit, a
+	// recovered panic). It is not called for datagrams.
+	OnClose(c *EventConn, err error)
+}
+
+// An EventTicker is an EventHandler that also wants a periodic call. OnTick
+// runs on the first event loop, first when serving starts, then again
+// after the delay it returns (at least one millisecond). It must not
+// block, and runs alongside the other loops' callbacks.
+type EventTicker interface {
+	EventHandler
+	OnTick() (next time.Duration)
+}
+
+// EventHandlerBase has do-nothing OnOpen and OnClose methods, and an
+// OnData that discards its input, for embedding in an EventHandler.
+type EventHandlerBase struct{}
+
+// OnOpen does nothing.
+func (EventHandlerBase) OnOpen(*EventConn) {}
+
+// OnData consumes in and does nothing with it.
+func (EventHandlerBase) OnData(_ *EventConn, in []byte) int { return len(in) }
+
+// OnClose does nothing.
+func (EventHandlerBase) OnClose(*EventConn, error) {}
+
+// An EventConn is a connection served in Event mode, or, on a datagram
+// socket, the sender of one datagram.
+//
+// Its methods say which goroutines may call them. "Callbacks only" means
+// from the EventHandler's callbacks for this connection (which run on its
+// event loop) and not after OnClose; the others are safe from any
+// goroutine at any time.
+type EventConn struct {
+	id     uint64
+	srv    *Server
+	remote net.Addr
+	local  net.Addr
+	value  any
+
+	gone atomic.Bool  // closed, or closing: further writes fail
+	jobs atomic.Int32 // functions passed to Go not yet returned
+	impl connImpl
+}
+
+// ID returns the connection's number, from the same sequence as
+// Request.ID. Safe from any goroutine.
+func (c *EventConn) ID() uint64 { return c.id }
+
+// RemoteAddr returns the client's address. Safe from any goroutine.
+func (c *EventConn) RemoteAddr() net.Addr { return c.remote }
+
+// LocalAddr returns the server socket's address. Safe from any goroutine.
+func (c *EventConn) LocalAddr() net.Addr { return c.local }
+
+// Server returns the server serving c. Safe from any goroutine.
+func (c *EventConn) Server() *Server { return c.srv }
+
+// Value returns the value last given to SetValue. Callbacks only.
+func (c *EventConn) Value() any { return c.value }
+
+// SetValue attaches a value to the connection, such as the state of a
+// protocol's parser. Callbacks only.
+func (c *EventConn) SetValue(v any) { c.value = v }
+
+// Write queues p (copying it) to be sent when the callback returns. On a
+// datagram socket it sends p as one datagram to the sender at once. It
+// fails once the connection is closing, and closes the connection with
+// ErrOutputLimit if the queue would pass MaxOutput. Callbacks only.
+func (c *EventConn) Write(p []byte) (int, error) { return c.write(p) }
+
+// Buffered returns the number of bytes queued and not yet sent. Callbacks
+// only.
+func (c *EventConn) Buffered() int { return c.buffered() }
+
+// Close closes the connection once its queued output has been sent (or
+// WriteTimeout, 30s if unset, passes without progress); no more input is
+// read. OnClose follows. Callbacks only; AsyncClose is the same from any
+// goroutine. On a datagram socket it does nothing.
+func (c *EventConn) Close() error { return c.close() }
+
+// AsyncWrite queues a copy of p for the connection from any goroutine;
+// the event loop sends it. On a datagram socket it sends the datagram at
+// once. It returns net.ErrClosed once the connection is closing.
+func (c *EventConn) AsyncWrite(p []byte) error { return c.asyncWrite(p) }
+
+// AsyncClose is Close for use from any goroutine.
+func (c *EventConn) AsyncClose() error { return c.asyncClose() }
+
+// Wake makes the event loop call OnData for c again, with the input it
+// holds unconsumed (possibly none): for a handler that returned without
+// consuming, waiting for something other than input. Safe from any
+// goroutine. On a datagram socket it does nothing.
+func (c *EventConn) Wake() error { return c.wake() }
+
+// Go runs f on one of the server's worker goroutines (Event.Workers), for
+// work too slow for a callback; f replies with AsyncWrite. Go blocks while
+// every worker is busy and the queue is full, and returns net.ErrClosed,
+// without running f, once the connection is closed or the server stops. A graceful Shutdown waits
+// for f before it closes the connection; a panic in f is recovered,
+// reported, and closes the connection. Functions passed for the same
+// connection may run concurrently. Safe from any goroutine.
+func (c *EventConn) Go(f func()) error { return c.goWork(f) }
+
+// Datagram reports whether c is the sender of a datagram rather than a
+// stream connection. Safe from any goroutine.
+func (c *EventConn) Datagram() bool { return c.impl.datagram() }

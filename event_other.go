@@ -1,0 +1,34 @@
+//go:build !linux
+
+package socketserver
+
+import "fmt"
+
+// connImpl holds nothing where Event mode is not supported.
+type connImpl struct{}
+
+func (connImpl) datagram() bool { return false }
+
+// An eventEngine cannot be made on this platform.
+type eventEngine struct{}
+
+// eventCallbackNames is empty: no event callback runs here.
+var eventCallbackNames []string
+
+func (s *Server) newEventEngine(*trackedSocket, Event) (*eventEngine, error) {
+	return nil, errEventUnsupported
+}
+
+func (*eventEngine) serve() error { return errEventUnsupported }
+func (*eventEngine) shutdown()    {}
+func (*eventEngine) close()       {}
+
+var errEventUnsupported = fmt.Errorf("%w: Event mode needs epoll (Linux)", ErrUnsupported)
+
+func (*EventConn) write([]byte) (int, error) { return 0, errEventUnsupported }
+func (*EventConn) buffered() int             { return 0 }
+func (*EventConn) close() error              { return errEventUnsupported }
+func (*EventConn) asyncWrite([]byte) error   { return errEventUnsupported }
+func (*EventConn) asyncClose() error         { return errEventUnsupported }
+func (*EventConn) wake() error               { return errEventUnsupported }
+func (*EventConn) goWork(func()) error       { return errEventUnsupported }

@@ -1,0 +1,557 @@
+package socketserver
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/socketserver-go/socketserver/internal/poller"
+	"github.com/socketserver-go/socketserver/internal/timewheel"
+)
+
+// connImpl is an EventConn's state on Linux. Apart from what the methods
+// of EventConn note, it belongs to the connection's loop.
+type connImpl struct {
+	loop *eventLoop
+	fd   int
+
+	in       []byte // input OnData left unconsumed
+	out      []byte // queued output; out[head:] is not yet sent
+	head     int
+	interest uint32 // what the poller watches the descriptor for
+	state    connState
+	paused   bool // reading stopped: output over the high-water mark
+	inEOF    bool // the client ended its side of the stream
+	dirty    bool // in the loop's dirty list
+	opened   bool // OnOpen ran, so OnClose will
+	reported bool // the close reason was already reported
+
+	closedByUser bool  // Close or AsyncClose: writes fail from now on
+	failure      error // a limit passed inside a callback: close after it
+	closeErr     error // why the connection is closing
+
+	lastIn, lastOut time.Time // last input, and last output progress
+	closingSince    time.Time // start of the closing or lingering state
+	timer           timewheel.Timer[*EventConn]
+	req             *Request // for VerifyRequest and ConnState, if set
+
+	// Datagram senders: the socket and the address to reply to.
+	peer unix.Sockaddr
+}
+
+type connState uint8
+
+const (
+	stateOpen      connState = iota
+	stateClosing             // sending the queued output, then closing
+	stateLingering           // output sent and write side shut: discarding input until EOF
+	stateClosed
+)
+
+// lingerTime bounds how long a closed connection with unread input is
+// drained so that its reply is not destroyed by a reset, as in the other
+// modes' closeConn; closeFlushTime bounds how long Close waits for queued
+// output making no progress, when WriteTimeout is not set.
+const (
+	lingerTime     = 500 * time.Millisecond
+	closeFlushTime = 30 * time.Second
+)
+
+func (ci *connImpl) pending() int   { return len(ci.out) - ci.head }
+func (ci *connImpl) datagram() bool { return ci.peer != nil }
+
+// adopt starts serving an accepted connection on this loop.
+func (l *eventLoop) adopt(fd int, sa unix.Sockaddr) {
+	s := l.s
+	e := l.e
+	if e.network == "tcp" || e.network == "tcp4" || e.network == "tcp6" {
+		if !s.DisableNoDelay {
+			unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+		}
+		if s.KeepAlive > 0 {
+			secs := int(max(s.KeepAlive/time.Second, 1))
+			unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_KEEPALIVE, 1)
+			unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_KEEPIDLE, secs)
+			unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_KEEPINTVL, secs)
+		}
+	}
+	c := &EventConn{id: s.nextID.Add(1), srv: s, remote: sockaddrToAddr(e.network, sa), local: e.local}
+	if e.anyIP {
+		if lsa, err := unix.Getsockname(fd); err == nil {
+			c.local = sockaddrToAddr(e.network, lsa)
+		}
+	}
+	ci := &c.impl
+	ci.loop, ci.fd = l, fd
+	ci.lastIn, ci.lastOut = l.now, l.now
+	ci.timer.Value = c
+	for fd >= len(l.conns) {
+		l.conns = append(l.conns, make([]*EventConn, max(len(l.conns), 64))...)
+	}
+	l.conns[fd] = c
+	l.nconns.Add(1)
+
+	if s.ConnState != nil || s.VerifyRequest != nil {
+		ci.req = &Request{ID: c.id, RemoteAddr: c.remote, LocalAddr: c.local, srv: s}
+		ci.req.setState(StateNew)
+		if !s.verify(ci.req) {
+			s.stats.rejected.Add(1)
+			l.closeNow(c, nil)
+			return
+		}
+		ci.req.setState(StateActive)
+	}
+	if err := l.p.Add(fd, poller.Readable); err != nil {
+		l.closeNow(c, err)
+		return
+	}
+	ci.interest = poller.Readable
+	ci.opened = true
+	if !l.callOpen(c) {
+		return
+	}
+	l.afterCallback(c)
+	if l.drained && ci.state == stateOpen {
+		l.drainConn(c)
+	}
+	l.schedule(c)
+}
+
+// read reads once from c and hands the bytes to OnData. It reports
+// whether it read anything.
+func (l *eventLoop) read(c *EventConn) bool {
+	ci := &c.impl
+	n, err := unix.Read(ci.fd, l.buf)
+	switch {
+	case n > 0:
+		l.bytesIn += int64(n)
+		if ci.state == stateLingering {
+			return true // discarded
+		}
+		ci.lastIn = l.now
+		l.deliver(c, l.buf[:n])
+		return true
+	case err == nil: // EOF
+		if ci.state == stateLingering {
+			l.closeNow(c, ci.closeErr)
+			return false
+		}
+		ci.inEOF = true
+		l.beginClose(c, nil)
+	case err == unix.EAGAIN || err == unix.EINTR:
+	case ci.state == stateLingering:
+		l.closeNow(c, ci.closeErr)
+	default:
+		l.closeNow(c, os.NewSyscallError("read", err))
+	}
+	return false
+}
+
+// deliver calls OnData with in, after what was left unconsumed, and keeps
+// what it does not consume.
+func (l *eventLoop) deliver(c *EventConn, in []byte) {
+	ci := &c.impl
+	data := in
+	if len(ci.in) > 0 {
+		ci.in = append(ci.in, in...)
+		data = ci.in
+	}
+	n, ok := l.callData(c, data)
+	if !ok {
+		return
+	}
+	n = min(max(n, 0), len(data))
+	switch rest := data[n:]; {
+	case len(rest) == 0:
+		ci.in = ci.in[:0]
+		if cap(ci.in) > 4096 {
+			ci.in = nil
+		}
+	case len(rest) > l.e.cfg.maxInput():
+		ci.reported = true
+		l.s.report(c.remote, ErrInputLimit)
+		l.closeNow(c, ErrInputLimit)
+		return
+	default:
+		ci.in = append(ci.in[:0], rest...) // copy: overlapping is fine
+	}
+	l.afterCallback(c)
+}
+
+// afterCallback acts on what a callback did to c: a limit it passed, or
+// output it queued.
+func (l *eventLoop) afterCallback(c *EventConn) {
+	ci := &c.impl
+	if ci.failure != nil && ci.state != stateClosed {
+		ci.reported = true
+		l.s.report(c.remote, ci.failure)
+		l.closeNow(c, ci.failure)
+		return
+	}
+	if ci.pending() > 0 || ci.state == stateClosing {
+		l.markDirty(c)
+	}
+}
+
+// queue appends p to c's output. The loop owns p from now on.
+func (l *eventLoop) queue(c *EventConn, p []byte) {
+	ci := &c.impl
+	if ci.pending()+len(p) > l.e.cfg.maxOutput() {
+		ci.failure = ErrOutputLimit
+		c.gone.Store(true)
+		l.afterCallback(c)
+		return
+	}
+	if ci.pending() == 0 {
+		ci.lastOut = l.now // a write stall is timed from here
+		if ci.out == nil {
+			ci.out = p
+			l.markDirty(c)
+			return
+		}
+	}
+	l.appendOut(c, p)
+	l.markDirty(c)
+}
+
+// appendOut copies p to c's output buffer, reusing its sent part.
+func (l *eventLoop) appendOut(c *EventConn, p []byte) {
+	ci := &c.impl
+	if ci.out == nil {
+		ci.out = l.getBuf()
+	}
+	if ci.head > 0 && ci.head >= len(ci.out)/2 {
+		ci.out = ci.out[:copy(ci.out, ci.out[ci.head:])]
+		ci.head = 0
+	}
+	ci.out = append(ci.out, p...)
+}
+
+func (l *eventLoop) markDirty(c *EventConn) {
+	if !c.impl.dirty {
+		c.impl.dirty = true
+		l.dirty = append(l.dirty, c)
+	}
+}
+
+// flushDirty sends the output queued in this turn and finishes closes.
+func (l *eventLoop) flushDirty() {
+	for i, c := range l.dirty {
+		l.dirty[i] = nil
+		c.impl.dirty = false
+		if c.impl.state != stateClosed {
+			l.flush(c)
+		}
+	}
+	l.dirty = l.dirty[:0]
+}
+
+// flush writes c's queued output until done or the socket is full, and
+// moves c on: reading paused or resumed, the close finished.
+func (l *eventLoop) flush(c *EventConn) {
+	ci := &c.impl
+	for ci.pending() > 0 {
+		n, err := unix.Write(ci.fd, ci.out[ci.head:])
+		if n > 0 {
+			ci.head += n
+			l.bytesOut += int64(n)
+			ci.lastOut = l.now
+		}
+		if err == unix.EINTR {
+			continue
+		}
+		if err == unix.EAGAIN {
+			break
+		}
+		if err != nil {
+			l.closeNow(c, os.NewSyscallError("write", err))
+			return
+		}
+	}
+	if ci.pending() == 0 && ci.out != nil {
+		l.putBuf(ci.out)
+		ci.out, ci.head = nil, 0
+	}
+	switch p := ci.pending(); {
+	case p >= l.e.cfg.highWater():
+		ci.paused = true
+	case p <= l.e.cfg.lowWater():
+		ci.paused = false
+	}
+	if ci.state == stateClosing && ci.pending() == 0 && c.jobs.Load() == 0 {
+		l.endClose(c)
+		return
+	}
+	l.setInterest(c)
+	l.schedule(c)
+}
+
+// setInterest tells the poller what c waits for now.
+func (l *eventLoop) setInterest(c *EventConn) {
+	ci := &c.impl
+	var want uint32
+	if ci.state == stateLingering || ci.state == stateOpen && !ci.paused && !ci.inEOF {
+		want |= poller.Readable
+	}
+	if ci.pending() > 0 {
+		want |= poller.Writable
+	}
+	if want != ci.interest {
+		if err := l.p.Modify(ci.fd, want); err != nil {
+			l.closeNow(c, err)
+			return
+		}
+		ci.interest = want
+	}
+}
+
+// beginClose stops reading c and closes it once its output is sent and
+// its Go functions have returned.
+func (l *eventLoop) beginClose(c *EventConn, err error) {
+	ci := &c.impl
+	if ci.state != stateOpen {
+		return
+	}
+	ci.state = stateClosing
+	ci.closeErr = err
+	ci.closingSince = l.now
+	l.markDirty(c)
+}
+
+// endClose closes c, whose output is all sent. If the client sent input
+// the server has not read, closing now would answer it with a reset that
+// can destroy the reply in flight: the write side is shut instead, and
+// the input discarded until the client closes, for at most lingerTime.
+func (l *eventLoop) endClose(c *EventConn) {
+	ci := &c.impl
+	if !ci.inEOF && unreadBytes(ci.fd) > 0 && unix.Shutdown(ci.fd, unix.SHUT_WR) == nil {
+		ci.state = stateLingering
+		ci.closingSince = l.now
+		l.setInterest(c)
+		l.schedule(c)
+		return
+	}
+	l.closeNow(c, ci.closeErr)
+}
+
+// unreadBytes returns how many bytes wait in fd's receive queue.
+func unreadBytes(fd int) int {
+	n, err := unix.IoctlGetInt(fd, unix.SIOCINQ)
+	if err != nil {
+		return 0
+	}
+	return n
+}
+
+// closeNow closes c at once, discarding queued output, and reports err
+// unless the connection was closed cleanly or the error already reported.
+func (l *eventLoop) closeNow(c *EventConn, err error) {
+	ci := &c.impl
+	if ci.state == stateClosed {
+		return
+	}
+	ci.state = stateClosed
+	c.gone.Store(true)
+	unix.Close(ci.fd)
+	l.conns[ci.fd] = nil
+	l.nconns.Add(-1)
+	l.s.stats.activeConns.Add(-1)
+	l.wheel.Stop(&ci.timer)
+	if ci.out != nil {
+		l.putBuf(ci.out)
+		ci.out, ci.head = nil, 0
+	}
+	ci.in = nil
+	if err != nil && !ci.reported && !errors.Is(err, ErrAbortHandler) && !errors.Is(err, net.ErrClosed) {
+		l.s.report(c.remote, err)
+	}
+	if ci.opened {
+		l.callClose(c, err)
+	}
+	if ci.req != nil {
+		ci.req.setState(StateClosed)
+		ci.req = nil
+	}
+}
+
+// deadline returns when c times out now, and the error it would close
+// with; the zero time if it cannot.
+func (l *eventLoop) deadline(c *EventConn) (time.Time, error) {
+	s := l.s
+	ci := &c.impl
+	var at time.Time
+	var why error
+	consider := func(t time.Time, err error) {
+		if at.IsZero() || t.Before(at) {
+			at, why = t, err
+		}
+	}
+	switch ci.state {
+	case stateOpen:
+		if s.IdleTimeout > 0 {
+			last := ci.lastIn
+			if ci.lastOut.After(last) {
+				last = ci.lastOut
+			}
+			consider(last.Add(s.IdleTimeout), ErrIdleTimeout)
+		}
+		if s.ReadTimeout > 0 {
+			consider(ci.lastIn.Add(s.ReadTimeout), timeoutError("no input", s.ReadTimeout))
+		}
+		if s.WriteTimeout > 0 && ci.pending() > 0 {
+			consider(ci.lastOut.Add(s.WriteTimeout), timeoutError("output stalled", s.WriteTimeout))
+		}
+	case stateClosing:
+		if ci.pending() > 0 {
+			d := s.WriteTimeout
+			if d <= 0 {
+				d = closeFlushTime
+			}
+			consider(ci.lastOut.Add(d), timeoutError("output stalled", d))
+		}
+	case stateLingering:
+		consider(ci.closingSince.Add(lingerTime), ci.closeErr)
+	}
+	return at, why
+}
+
+// timeoutError is a timeout of Event mode: a net.Error whose Timeout is
+// true, matching os.ErrDeadlineExceeded.
+func timeoutError(what string, d time.Duration) error {
+	return fmt.Errorf("socketserver: %s for %v: %w", what, d, os.ErrDeadlineExceeded)
+}
+
+// schedule puts c's timer at its deadline, if it has one and the timer is
+// not already due sooner. Activity only moves deadlines later, so it does
+// not reschedule: expire looks again when the timer fires.
+func (l *eventLoop) schedule(c *EventConn) {
+	ci := &c.impl
+	if ci.state == stateClosed {
+		return
+	}
+	at, _ := l.deadline(c)
+	switch {
+	case at.IsZero():
+		if ci.state != stateOpen {
+			l.wheel.Stop(&ci.timer) // a close waiting only for Go functions
+		}
+	case !ci.timer.Scheduled() || at.Before(l.wheel.Deadline(&ci.timer).Add(-wheelResolution)):
+		l.wheel.Schedule(&ci.timer, at)
+	}
+}
+
+// getBuf returns an empty output buffer, reused if one is free.
+func (l *eventLoop) getBuf() []byte {
+	if n := len(l.free); n > 0 {
+		b := l.free[n-1]
+		l.free[n-1] = nil
+		l.free = l.free[:n-1]
+		return b
+	}
+	return make([]byte, 0, 4096)
+}
+
+// putBuf keeps an output buffer for reuse, unless it is large or enough
+// are kept: idle connections hold none.
+func (l *eventLoop) putBuf(b []byte) {
+	if cap(b) >= 1024 && cap(b) <= 64<<10 && len(l.free) < 256 {
+		l.free = append(l.free, b[:0])
+	}
+}
+
+// sockaddrToAddr converts an address from the kernel to the net package's
+// type for the network.
+func sockaddrToAddr(network string, sa unix.Sockaddr) net.Addr {
+	isUDP := network == "udp" || network == "udp4" || network == "udp6"
+	switch a := sa.(type) {
+	case *unix.SockaddrInet4:
+		if isUDP {
+			return &net.UDPAddr{IP: a.Addr[:], Port: a.Port}
+		}
+		return &net.TCPAddr{IP: a.Addr[:], Port: a.Port}
+	case *unix.SockaddrInet6:
+		zone := ""
+		if a.ZoneId != 0 {
+			zone = strconv.Itoa(int(a.ZoneId))
+		}
+		if isUDP {
+			return &net.UDPAddr{IP: a.Addr[:], Port: a.Port, Zone: zone}
+		}
+		return &net.TCPAddr{IP: a.Addr[:], Port: a.Port, Zone: zone}
+	case *unix.SockaddrUnix:
+		return peerAddr(network, &net.UnixAddr{Name: a.Name, Net: network})
+	}
+	return peerAddr(network, nil)
+}
+
+// The EventConn methods' Linux side.
+
+func (c *EventConn) write(p []byte) (int, error) {
+	ci := &c.impl
+	if ci.datagram() {
+		return c.sendPacket(p)
+	}
+	if ci.state == stateClosed || ci.state == stateLingering || ci.closedByUser || ci.failure != nil {
+		return 0, net.ErrClosed
+	}
+	l := ci.loop
+	if ci.pending()+len(p) > l.e.cfg.maxOutput() {
+		ci.failure = ErrOutputLimit
+		c.gone.Store(true)
+		return 0, ErrOutputLimit
+	}
+	if ci.pending() == 0 {
+		ci.lastOut = l.now
+	}
+	l.appendOut(c, p)
+	l.markDirty(c)
+	return len(p), nil
+}
+
+func (c *EventConn) buffered() int { return c.impl.pending() }
+
+func (c *EventConn) close() error {
+	ci := &c.impl
+	if ci.datagram() || ci.state != stateOpen {
+		return nil
+	}
+	ci.closedByUser = true
+	c.gone.Store(true)
+	ci.loop.beginClose(c, nil)
+	return nil
+}
+
+func (c *EventConn) asyncWrite(p []byte) error {
+	if c.impl.datagram() {
+		_, err := c.sendPacket(p)
+		return err
+	}
+	if c.gone.Load() {
+		return net.ErrClosed
+	}
+	return c.impl.loop.post(mail{kind: mailWrite, c: c, data: append([]byte(nil), p...)})
+}
+
+func (c *EventConn) asyncClose() error {
+	if c.impl.datagram() || c.gone.Swap(true) {
+		return nil
+	}
+	return c.impl.loop.post(mail{kind: mailClose, c: c})
+}
+
+func (c *EventConn) wake() error {
+	if c.impl.datagram() {
+		return nil
+	}
+	if c.gone.Load() {
+		return net.ErrClosed
+	}
+	return c.impl.loop.post(mail{kind: mailWake, c: c})
+}
+
+func (c *EventConn) goWork(f func()) error { return c.impl.loop.e.goWork(c, f) }

@@ -1,0 +1,87 @@
+package socketserver
+
+import (
+	"net"
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// readPackets reads a bounded batch of datagrams and hands each to OnData
+// with an EventConn standing for its sender.
+func (l *eventLoop) readPackets() {
+	s := l.s
+	e := l.e
+	maxSize := s.maxPacketSize()
+	for range 64 {
+		// MSG_TRUNC makes the kernel return a datagram's whole length even
+		// when it did not fit, so truncation is seen, never passed on.
+		n, from, err := unix.Recvfrom(l.pfd, l.buf, unix.MSG_TRUNC)
+		if err != nil {
+			switch err {
+			case unix.EAGAIN:
+			case unix.EINTR:
+				continue
+			default:
+				// ICMP errors from earlier replies (ECONNREFUSED) and the
+				// like: the socket is still good.
+				s.report(e.local, os.NewSyscallError("recvfrom", err))
+			}
+			return
+		}
+		remote := sockaddrToAddr(e.network, from)
+		if n > maxSize {
+			s.stats.truncated.Add(1)
+			s.report(remote, ErrTruncated)
+			continue
+		}
+		l.bytesIn += int64(n)
+		l.servePacket(l.buf[:n], from, remote)
+	}
+}
+
+// servePacket runs one datagram through the hooks and OnData.
+func (l *eventLoop) servePacket(p []byte, from unix.Sockaddr, remote net.Addr) {
+	s := l.s
+	c := &EventConn{id: s.nextID.Add(1), srv: s, remote: remote, local: l.e.local}
+	c.impl.loop = l
+	c.impl.peer = from
+	s.stats.totalPackets.Add(1)
+	s.stats.activePackets.Add(1)
+	defer s.stats.activePackets.Add(-1)
+	if s.ConnState != nil || s.VerifyRequest != nil {
+		r := &Request{ID: c.id, RemoteAddr: remote, LocalAddr: c.local, Packet: p, srv: s}
+		r.setState(StateNew)
+		defer r.setState(StateClosed)
+		if !s.verify(r) {
+			s.stats.rejected.Add(1)
+			return
+		}
+		r.setState(StateActive)
+	}
+	l.callData(c, p)
+}
+
+// sendPacket sends p as one datagram to c's sender, from any goroutine.
+func (c *EventConn) sendPacket(p []byte) (int, error) {
+	if _, ok := c.remote.(UnnamedAddr); ok {
+		return 0, ErrUnnamedPeer
+	}
+	e := c.impl.loop.e
+	e.pmu.RLock()
+	defer e.pmu.RUnlock()
+	if e.pfd < 0 {
+		return 0, net.ErrClosed
+	}
+	for {
+		err := unix.Sendto(e.pfd, p, 0, c.impl.peer)
+		switch err {
+		case nil:
+			c.srv.stats.bytesOut.Add(int64(len(p)))
+			return len(p), nil
+		case unix.EINTR:
+			continue
+		}
+		return 0, os.NewSyscallError("sendto", err)
+	}
+}
