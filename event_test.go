@@ -3,6 +3,7 @@ package socketserver_test
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -381,5 +382,350 @@ func TestEventGo(t *testing.T) {
 		if want := fmt.Sprintf("LINE %d", i); !seen[want] {
 			t.Fatalf("no reply %q (got %d replies, scan error %v)", want, len(seen), sc.Err())
 		}
+	}
+}
+
+// TestEventShutdownFlushesOutput: Shutdown lets a client that reads slowly
+// receive all the output queued for it, and waits for Go functions.
+func TestEventShutdownFlushesOutput(t *testing.T) {
+	const size = 4 << 20
+	queued := make(chan struct{})
+	release := make(chan struct{})
+	srv := &socketserver.Server{
+		Addr: "127.0.0.1:0",
+		EventHandler: &eventFuncs{data: func(c *socketserver.EventConn, in []byte) int {
+			c.Write(bytes.Repeat([]byte("z"), size))
+			c.Go(func() {
+				<-release
+				c.AsyncWrite([]byte("late reply\n"))
+			})
+			close(queued)
+			return len(in)
+		}},
+		Mode: socketserver.Event{Loops: 1, MaxOutput: 2 * size},
+	}
+	addr, err := srv.Listen()
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.ListenAndServe() }()
+	c := dial(t, addr)
+	c.Write([]byte("go\n"))
+	<-queued
+
+	shut := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		shut <- srv.Shutdown(ctx)
+	}()
+	select {
+	case err := <-shut:
+		t.Fatalf("Shutdown returned %v while a Go function was running", err)
+	case <-time.After(50 * time.Millisecond): // a check, not synchronisation
+	}
+	close(release)
+	got, err := io.ReadAll(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := size + len("late reply\n"); len(got) != want || !bytes.HasSuffix(got, []byte("late reply\n")) {
+		t.Fatalf("got %d bytes (ending %q), want %d ending with the late reply", len(got), got[max(0, len(got)-20):], want)
+	}
+	if err := <-shut; err != nil {
+		t.Fatalf("Shutdown = %v", err)
+	}
+	if err := <-served; !errors.Is(err, socketserver.ErrServerClosed) {
+		t.Fatalf("ListenAndServe = %v", err)
+	}
+	if _, err := net.Dial("tcp", addr.String()); err == nil {
+		t.Fatal("a connection was accepted after Shutdown")
+	}
+}
+
+// TestEventShutdownAnswersWhatArrived: requests that reached the server
+// before Shutdown are answered, on every loop.
+func TestEventShutdownAnswersWhatArrived(t *testing.T) {
+	const clients = 40
+	arrived := make(chan struct{}, clients)
+	srv := &socketserver.Server{
+		Addr:         "127.0.0.1:0",
+		EventHandler: &eventFuncs{open: func(*socketserver.EventConn) { arrived <- struct{}{} }, data: upperLines},
+		Mode:         socketserver.Event{Loops: 3},
+	}
+	addr, err := srv.Listen()
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.ListenAndServe() }()
+	conns := make([]net.Conn, clients)
+	for i := range conns {
+		conns[i] = dial(t, addr)
+		<-arrived
+		fmt.Fprintf(conns[i], "request %d\n", i)
+	}
+	// The requests are in the server's socket buffers, read or not.
+	if err := srv.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range conns {
+		got, err := io.ReadAll(c)
+		if want := fmt.Sprintf("REQUEST %d\n", i); err != nil || string(got) != want {
+			t.Errorf("client %d got %q, %v; want %q", i, got, err, want)
+		}
+	}
+	if err := <-served; !errors.Is(err, socketserver.ErrServerClosed) {
+		t.Fatalf("ListenAndServe = %v", err)
+	}
+}
+
+func TestEventShutdownForcesAtDeadline(t *testing.T) {
+	release := make(chan struct{})
+	closed := make(chan error, 1)
+	srv := &socketserver.Server{
+		Addr: "127.0.0.1:0",
+		EventHandler: &eventFuncs{
+			data: func(c *socketserver.EventConn, in []byte) int {
+				c.Go(func() { <-release })
+				return len(in)
+			},
+			close: func(_ *socketserver.EventConn, err error) { closed <- err },
+		},
+		Mode: socketserver.Event{Loops: 1},
+	}
+	addr, err := srv.Listen()
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.ListenAndServe() }()
+	c := dial(t, addr)
+	c.Write([]byte("x"))
+	waitUntil(t, "the request arrived", func() bool { return srv.Stats().BytesIn == 1 })
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if err := srv.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Shutdown = %v, want DeadlineExceeded", err)
+	}
+	if err := <-closed; !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("OnClose got %v, want net.ErrClosed", err)
+	}
+	if _, err := io.ReadAll(c); err != nil {
+		t.Fatalf("client read: %v", err)
+	}
+	close(release) // Serve waits for the Go function, as Close does
+	if err := <-served; !errors.Is(err, socketserver.ErrServerClosed) {
+		t.Fatalf("ListenAndServe = %v", err)
+	}
+}
+
+func TestEventTimeouts(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		srv     socketserver.Server
+		wantErr error
+	}{
+		{name: "idle", srv: socketserver.Server{IdleTimeout: 50 * time.Millisecond}, wantErr: socketserver.ErrIdleTimeout},
+		{name: "read", srv: socketserver.Server{ReadTimeout: 50 * time.Millisecond}, wantErr: os.ErrDeadlineExceeded},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			closed := make(chan error, 1)
+			srv := &tc.srv
+			srv.Addr = "127.0.0.1:0"
+			srv.Mode = socketserver.Event{Loops: 1}
+			srv.HandleError = func(net.Addr, error) {}
+			srv.EventHandler = &eventFuncs{
+				data:  func(c *socketserver.EventConn, in []byte) int { c.Write(in); return len(in) },
+				close: func(_ *socketserver.EventConn, err error) { closed <- err },
+			}
+			c := dial(t, start(t, srv))
+			if got := roundTrip(t, c, "ping"); got != "ping" {
+				t.Fatalf("echo = %q", got)
+			}
+			start := time.Now()
+			if _, err := io.ReadAll(c); err != nil {
+				t.Fatalf("read: %v", err)
+			}
+			if err := <-closed; !errors.Is(err, tc.wantErr) {
+				t.Fatalf("OnClose got %v, want %v", err, tc.wantErr)
+			}
+			if d := time.Since(start); d < 40*time.Millisecond {
+				t.Fatalf("closed after %v, before the timeout", d)
+			}
+		})
+	}
+}
+
+func TestEventPanicClosesOnlyItsConnection(t *testing.T) {
+	errs := newErrorLog()
+	srv := &socketserver.Server{
+		Addr: "127.0.0.1:0",
+		EventHandler: &eventFuncs{data: func(c *socketserver.EventConn, in []byte) int {
+			if string(in) == "boom" {
+				panic("kaboom")
+			}
+			c.Write(in)
+			return len(in)
+		}},
+		Mode:        socketserver.Event{Loops: 1},
+		HandleError: errs.handle,
+	}
+	addr := start(t, srv)
+	good, bad := dial(t, addr), dial(t, addr)
+	roundTrip(t, good, "hello")
+	bad.Write([]byte("boom"))
+	var pe *socketserver.PanicError
+	if err := errs.next(t); !errors.As(err, &pe) || pe.Value != "kaboom" || len(pe.Stack) == 0 {
+		t.Fatalf("reported %v, want the panic", err)
+	}
+	if _, err := io.ReadAll(bad); err != nil {
+		t.Fatal(err)
+	}
+	if got := roundTrip(t, good, "still here"); got != "still here" {
+		t.Fatalf("echo after the panic = %q", got)
+	}
+}
+
+func TestEventHooksAndLimits(t *testing.T) {
+	var mu sync.Mutex
+	states := map[uint64][]socketserver.ConnState{}
+	var reject atomic.Bool
+	opened := make(chan *socketserver.EventConn, 10)
+	srv := &socketserver.Server{
+		Addr:         "127.0.0.1:0",
+		EventHandler: &eventFuncs{open: func(c *socketserver.EventConn) { opened <- c }},
+		Mode:         socketserver.Event{Loops: 2},
+		MaxConns:     2,
+		VerifyRequest: func(r *socketserver.Request) bool {
+			return !reject.Load()
+		},
+		ConnState: func(r *socketserver.Request, st socketserver.ConnState) {
+			mu.Lock()
+			states[r.ID] = append(states[r.ID], st)
+			mu.Unlock()
+		},
+	}
+	addr := start(t, srv)
+
+	reject.Store(true)
+	c := dial(t, addr)
+	if _, err := io.ReadAll(c); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "the rejected connection closed", func() bool { return srv.Stats().ActiveConns == 0 })
+	reject.Store(false)
+
+	a, b := dial(t, addr), dial(t, addr)
+	ca, cb := <-opened, <-opened
+	if ca.ID() == cb.ID() || ca.RemoteAddr() == nil || ca.LocalAddr().String() != addr.String() {
+		t.Fatalf("conns %d %v %v, %d", ca.ID(), ca.RemoteAddr(), ca.LocalAddr(), cb.ID())
+	}
+	over := dial(t, addr)
+	if _, err := io.ReadAll(over); err != nil && !isReset(err) {
+		t.Fatal(err)
+	}
+	a.Close()
+	b.Close()
+	waitUntil(t, "all closed", func() bool { return srv.Stats().ActiveConns == 0 })
+	st := srv.Stats()
+	if st.Rejected != 1 || st.OverLimit != 1 || st.TotalConns != 3 {
+		t.Fatalf("Stats = %+v, want 1 rejected, 1 over the limit, 3 taken", st)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	var full, short int
+	for id, seq := range states {
+		switch fmt.Sprint(seq) {
+		case "[new active closed]":
+			full++
+		case "[new closed]":
+			short++
+		default:
+			t.Errorf("connection %d went through %v", id, seq)
+		}
+	}
+	if full != 2 || short != 1 {
+		t.Fatalf("%d served and %d rejected state sequences, want 2 and 1", full, short)
+	}
+}
+
+type ticker struct {
+	socketserver.EventHandlerBase
+	ticks atomic.Int32
+}
+
+func (h *ticker) OnTick() time.Duration {
+	h.ticks.Add(1)
+	return 5 * time.Millisecond
+}
+
+func TestEventTick(t *testing.T) {
+	h := &ticker{}
+	start(t, &socketserver.Server{Addr: "127.0.0.1:0", EventHandler: h, Mode: socketserver.Event{}})
+	waitUntil(t, "three ticks", func() bool { return h.ticks.Load() >= 3 })
+}
+
+// TestEventLifecycleFromCallback: Shutdown and Close called from a
+// callback return at once instead of waiting for the loop that runs them.
+func TestEventLifecycleFromCallback(t *testing.T) {
+	for _, name := range []string{"Shutdown", "Close"} {
+		t.Run(name, func(t *testing.T) {
+			returned := make(chan error, 1)
+			srv := &socketserver.Server{Addr: "127.0.0.1:0", Mode: socketserver.Event{Loops: 1}}
+			srv.EventHandler = &eventFuncs{data: func(c *socketserver.EventConn, in []byte) int {
+				c.Write([]byte("bye\n"))
+				if name == "Shutdown" {
+					returned <- srv.Shutdown(context.Background())
+				} else {
+					returned <- srv.Close()
+				}
+				return len(in)
+			}}
+			addr, err := srv.Listen()
+			if err != nil {
+				t.Fatal(err)
+			}
+			served := make(chan error, 1)
+			go func() { served <- srv.ListenAndServe() }()
+			c := dial(t, addr)
+			c.Write([]byte("hi\n"))
+			if err := <-returned; err != nil {
+				t.Fatalf("%s = %v", name, err)
+			}
+			got, _ := io.ReadAll(c)
+			if name == "Shutdown" && string(got) != "bye\n" {
+				t.Fatalf("reply = %q, want it flushed by the graceful shutdown", got)
+			}
+			if err := <-served; !errors.Is(err, socketserver.ErrServerClosed) {
+				t.Fatalf("ListenAndServe = %v", err)
+			}
+		})
+	}
+}
+
+func TestEventDatagramTruncationAndVerify(t *testing.T) {
+	errs := newErrorLog()
+	srv := &socketserver.Server{
+		Network:       "udp",
+		Addr:          "127.0.0.1:0",
+		EventHandler:  eventEcho{},
+		Mode:          socketserver.Event{},
+		MaxPacketSize: 100,
+		HandleError:   errs.handle,
+		VerifyRequest: func(r *socketserver.Request) bool { return string(r.Packet) != "deny" },
+	}
+	c := dial(t, start(t, srv))
+	c.Write(bytes.Repeat([]byte("x"), 101))
+	if err := errs.next(t); !errors.Is(err, socketserver.ErrTruncated) {
+		t.Fatalf("reported %v, want ErrTruncated", err)
+	}
+	c.Write([]byte("deny"))
+	if got := roundTrip(t, c, strings.Repeat("y", 100)); len(got) != 100 {
+		t.Fatalf("echo of 100 bytes = %d bytes", len(got))
+	}
+	if st := srv.Stats(); st.Truncated != 1 || st.Rejected != 1 || st.TotalPackets != 2 {
+		t.Fatalf("Stats = %+v", st)
 	}
 }

@@ -235,10 +235,16 @@ type engine interface {
 	close()    // stop at once
 }
 
+// close stops the engine serving t, if any, at once, and closes t.
 func (t *trackedSocket) close() error {
 	if t.ev != nil {
 		t.ev.close()
 	}
+	return t.closeSocket()
+}
+
+// closeSocket closes the listener or packet conn, once.
+func (t *trackedSocket) closeSocket() error {
 	t.once.Do(func() {
 		if t.ln != nil {
 			t.err = t.ln.Close()
@@ -264,7 +270,7 @@ func (t *trackedSocket) stop() {
 		t.ev.shutdown()
 	}
 	if t.ln != nil {
-		t.close()
+		t.closeSocket()
 		return
 	}
 	t.stopped.Store(true)
