@@ -221,6 +221,12 @@ func (c *EventConn) SetValue(v any) { c.value = v }
 // ErrOutputLimit if the queue would pass MaxOutput. Callbacks only.
 func (c *EventConn) Write(p []byte) (int, error) { return c.write(p) }
 
+// InputClosed reports whether the client has ended its side of the
+// stream. When it does with input left unconsumed, OnData is called once
+// more with that input and InputClosed true: the last chance to answer an
+// incomplete request. Callbacks only.
+func (c *EventConn) InputClosed() bool { return c.inputClosed() }
+
 // Buffered returns the number of bytes queued and not yet sent. Callbacks
 // only.
 func (c *EventConn) Buffered() int { return c.buffered() }

@@ -27,6 +27,7 @@ var errEventUnsupported = fmt.Errorf("%w: Event mode needs epoll (Linux)", ErrUn
 
 func (*EventConn) write([]byte) (int, error) { return 0, errEventUnsupported }
 func (*EventConn) buffered() int             { return 0 }
+func (*EventConn) inputClosed() bool         { return false }
 func (*EventConn) close() error              { return errEventUnsupported }
 func (*EventConn) asyncWrite([]byte) error   { return errEventUnsupported }
 func (*EventConn) asyncClose() error         { return errEventUnsupported }

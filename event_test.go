@@ -731,3 +731,25 @@ func TestEventDatagramTruncationAndVerify(t *testing.T) {
 		t.Fatalf("Stats = %+v", st)
 	}
 }
+
+// TestEventInputClosed: input left unconsumed when the client ends its
+// side is offered once more, with InputClosed true.
+func TestEventInputClosed(t *testing.T) {
+	srv := &socketserver.Server{
+		Addr: "127.0.0.1:0",
+		EventHandler: &eventFuncs{data: func(c *socketserver.EventConn, in []byte) int {
+			if !c.InputClosed() {
+				return 0 // wait for all of it
+			}
+			c.Write(bytes.ToUpper(in))
+			return len(in)
+		}},
+		Mode: socketserver.Event{Loops: 1},
+	}
+	c := dial(t, start(t, srv)).(*net.TCPConn)
+	c.Write([]byte("no newline"))
+	c.CloseWrite()
+	if got, err := io.ReadAll(c); err != nil || string(got) != "NO NEWLINE" {
+		t.Fatalf("got %q, %v", got, err)
+	}
+}

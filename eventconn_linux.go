@@ -142,6 +142,9 @@ func (l *eventLoop) read(c *EventConn) bool {
 			return false
 		}
 		ci.inEOF = true
+		if len(ci.in) > 0 {
+			l.deliver(c, nil) // the last, incomplete, input
+		}
 		l.beginClose(c, nil)
 	case err == unix.EAGAIN || err == unix.EINTR:
 	case ci.state == stateLingering:
@@ -514,6 +517,8 @@ func (c *EventConn) write(p []byte) (int, error) {
 }
 
 func (c *EventConn) buffered() int { return c.impl.pending() }
+
+func (c *EventConn) inputClosed() bool { return c.impl.inEOF }
 
 func (c *EventConn) close() error {
 	ci := &c.impl

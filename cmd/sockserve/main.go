@@ -51,6 +51,7 @@ type config struct {
 	listen      []listenURL
 	mode        string
 	workers     int
+	loops       int
 	idleTimeout time.Duration
 	allow       []netip.Prefix
 	logFormat   string
@@ -74,8 +75,9 @@ func parseFlags(args []string, usage io.Writer) (*config, error) {
 		cfg.listen = append(cfg.listen, listenURL{network, address})
 		return nil
 	})
-	fs.StringVar(&cfg.mode, "mode", "goroutine", "concurrency: sync, goroutine or pool")
+	fs.StringVar(&cfg.mode, "mode", "goroutine", "concurrency: sync, goroutine, pool or event")
 	fs.IntVar(&cfg.workers, "workers", 0, "workers in pool mode (default 4 × GOMAXPROCS)")
+	fs.IntVar(&cfg.loops, "loops", 0, "event loops in event mode (default GOMAXPROCS)")
 	fs.DurationVar(&cfg.idleTimeout, "idle-timeout", 0, "close stream connections idle this long (0: never)")
 	fs.Func("allow", "serve only clients in this CIDR (repeatable); others are rejected", func(s string) error {
 		p, err := netip.ParsePrefix(s)
@@ -104,6 +106,8 @@ func parseFlags(args []string, usage io.Writer) (*config, error) {
 		return nil, errors.New("-listen is required, e.g. -listen tcp://127.0.0.1:9999")
 	case cfg.workers < 0:
 		return nil, fmt.Errorf("-workers must not be negative, got %d", cfg.workers)
+	case cfg.loops < 0:
+		return nil, fmt.Errorf("-loops must not be negative, got %d", cfg.loops)
 	case cfg.idleTimeout < 0 || cfg.grace < 0:
 		return nil, errors.New("-idle-timeout and -grace must not be negative")
 	case cfg.logFormat != "text" && cfg.logFormat != "json":
@@ -112,7 +116,7 @@ func parseFlags(args []string, usage io.Writer) (*config, error) {
 	if _, ok := services[cfg.service]; !ok {
 		return nil, fmt.Errorf("unknown service %q (want one of %s)", cfg.service, strings.Join(serviceNames(), ", "))
 	}
-	if _, err := parseMode(cfg.mode, cfg.workers); err != nil {
+	if _, err := parseMode(cfg); err != nil {
 		return nil, err
 	}
 	return cfg, nil
@@ -128,16 +132,18 @@ func printUsage(fs *flag.FlagSet, w io.Writer) {
 	fs.PrintDefaults()
 }
 
-func parseMode(name string, workers int) (socketserver.Mode, error) {
-	switch name {
+func parseMode(cfg *config) (socketserver.Mode, error) {
+	switch cfg.mode {
 	case "sync":
 		return socketserver.Sync{}, nil
 	case "goroutine":
 		return socketserver.Goroutine{}, nil
 	case "pool":
-		return socketserver.Pool{Workers: workers}, nil
+		return socketserver.Pool{Workers: cfg.workers}, nil
+	case "event":
+		return socketserver.Event{Loops: cfg.loops}, nil
 	}
-	return nil, fmt.Errorf("unknown -mode %q (want sync, goroutine or pool)", name)
+	return nil, fmt.Errorf("unknown -mode %q (want sync, goroutine, pool or event)", cfg.mode)
 }
 
 // run binds every listener, announces them, serves until a signal or a
@@ -148,7 +154,7 @@ func run(cfg *config, stdout, stderr io.Writer) error {
 		handler = slog.NewJSONHandler(stderr, nil)
 	}
 	logger := slog.New(handler)
-	mode, _ := parseMode(cfg.mode, cfg.workers)
+	mode, _ := parseMode(cfg)
 
 	servers := make([]*socketserver.Server, len(cfg.listen))
 	urls := make([]string, len(cfg.listen))
@@ -161,12 +167,13 @@ func run(cfg *config, stdout, stderr io.Writer) error {
 	}
 	for i, l := range cfg.listen {
 		srv := &socketserver.Server{
-			Network:     l.network,
-			Addr:        l.address,
-			Handler:     services[cfg.service].handler,
-			Mode:        mode,
-			Logger:      logger,
-			IdleTimeout: cfg.idleTimeout,
+			Network:      l.network,
+			Addr:         l.address,
+			Handler:      services[cfg.service].handler,
+			EventHandler: services[cfg.service].events,
+			Mode:         mode,
+			Logger:       logger,
+			IdleTimeout:  cfg.idleTimeout,
 		}
 		if len(cfg.allow) > 0 {
 			srv.VerifyRequest = socketserver.AllowNetworks(cfg.allow...)

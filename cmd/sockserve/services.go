@@ -14,6 +14,7 @@ import (
 // A service is a built-in handler, serving streams and datagrams alike.
 type service struct {
 	handler socketserver.Handler
+	events  socketserver.EventHandler // the same service in Event mode
 	doc     string
 }
 
@@ -21,22 +22,27 @@ var services = map[string]service{
 	"echo": {
 		doc:     "stream: echo bytes until EOF; datagram: echo the datagram",
 		handler: socketserver.HandlerFunc(serveEcho),
+		events:  echoEvents{},
 	},
 	"upper": {
 		doc:     "one line (or one datagram) in, upper-cased out",
 		handler: socketserver.HandlerFunc(serveUpper),
+		events:  upperEvents,
 	},
 	"pid": {
 		doc:     `one line (or one datagram) in, "<pid>: <data>" out: shows which process served`,
 		handler: socketserver.HandlerFunc(servePID),
+		events:  pidEvents,
 	},
 	"discard": {
 		doc:     "read and drop everything (RFC 863)",
 		handler: socketserver.HandlerFunc(serveDiscard),
+		events:  socketserver.EventHandlerBase{},
 	},
 	"daytime": {
 		doc:     "the date and time, then close (RFC 867)",
 		handler: socketserver.HandlerFunc(serveDaytime),
+		events:  daytimeEvents{},
 	},
 }
 
