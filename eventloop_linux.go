@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -102,9 +103,21 @@ func (l *eventLoop) run() {
 	if l.idx == 0 && l.e.ticker != nil {
 		l.nextTick = time.Now()
 	}
+	busy := false
 	for {
 		l.nowFresh = false
-		woken, err := l.p.Wait(l.timeout(), l.onEventFn)
+		timeout := l.timeout()
+		if busy {
+			// After a turn with work, poll without blocking: under load
+			// the next event is usually there, and a blocking call costs
+			// the scheduler a hand-off of this thread's P.
+			timeout = 0
+		}
+		n, woken, err := l.p.Wait(timeout, l.onEventFn)
+		if busy && n == 0 {
+			runtime.Gosched() // let other goroutines in before blocking
+		}
+		busy = n > 0
 		l.clock()
 		if err != nil {
 			l.e.fail(err)

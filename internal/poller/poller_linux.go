@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"sync/atomic"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -72,14 +73,28 @@ func (p *Poller) Remove(fd int) error {
 
 // Wait blocks until a descriptor is ready, Wake is called, or timeoutMs
 // milliseconds pass (-1: no limit), and calls f for each ready descriptor.
-// It reports whether a wake-up arrived.
-func (p *Poller) Wait(timeoutMs int, f func(Event)) (woken bool, err error) {
-	n, err := unix.EpollWait(p.epfd, p.events, timeoutMs)
+// It returns how many events it saw, the wake-up included, and whether a
+// wake-up arrived.
+//
+// With a timeout of zero Wait does not block, and makes a raw system call
+// that skips the Go scheduler's bookkeeping for blocking calls: a busy
+// loop should poll that way, and block only when a poll finds nothing.
+func (p *Poller) Wait(timeoutMs int, f func(Event)) (n int, woken bool, err error) {
+	if timeoutMs == 0 {
+		r, _, errno := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(p.epfd),
+			uintptr(unsafe.Pointer(&p.events[0])), uintptr(len(p.events)), 0, 0, 0)
+		n = int(r)
+		if errno != 0 {
+			err = errno
+		}
+	} else {
+		n, err = unix.EpollWait(p.epfd, p.events, timeoutMs)
+	}
 	if err == unix.EINTR {
-		return false, nil
+		return 0, false, nil
 	}
 	if err != nil {
-		return false, os.NewSyscallError("epoll_wait", err)
+		return 0, false, os.NewSyscallError("epoll_wait", err)
 	}
 	for i := range n {
 		e := &p.events[i]
@@ -101,7 +116,7 @@ func (p *Poller) Wait(timeoutMs int, f func(Event)) (woken bool, err error) {
 		}
 		f(Event{Fd: fd, Events: ready})
 	}
-	return woken, nil
+	return n, woken, nil
 }
 
 // Wake makes the current or next Wait return. It is safe to call from any

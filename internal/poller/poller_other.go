@@ -18,7 +18,7 @@ func (*Poller) Modify(fd int, interest uint32) error { return ErrUnsupported }
 func (*Poller) Remove(fd int) error { return ErrUnsupported }
 
 // Wait returns ErrUnsupported.
-func (*Poller) Wait(timeoutMs int, f func(Event)) (bool, error) { return false, ErrUnsupported }
+func (*Poller) Wait(timeoutMs int, f func(Event)) (int, bool, error) { return 0, false, ErrUnsupported }
 
 // Wake returns ErrUnsupported.
 func (*Poller) Wake() error { return ErrUnsupported }

@@ -26,18 +26,18 @@ func TestReadableAndWake(t *testing.T) {
 
 	var got []Event
 	collect := func(e Event) { got = append(got, e) }
-	if woken, err := p.Wait(0, collect); err != nil || woken || len(got) != 0 {
+	if _, woken, err := p.Wait(0, collect); err != nil || woken || len(got) != 0 {
 		t.Fatalf("idle Wait: woken=%v err=%v events=%v", woken, err, got)
 	}
 
 	unix.Write(fds[1], []byte("x"))
-	if _, err := p.Wait(1000, collect); err != nil || len(got) != 1 || got[0].Fd != fds[0] || got[0].Events&Readable == 0 {
+	if _, _, err := p.Wait(1000, collect); err != nil || len(got) != 1 || got[0].Fd != fds[0] || got[0].Events&Readable == 0 {
 		t.Fatalf("Wait after write: err=%v events=%v", err, got)
 	}
 
 	// Level triggered: still readable until read.
 	got = nil
-	if _, err := p.Wait(0, collect); err != nil || len(got) != 1 {
+	if _, _, err := p.Wait(0, collect); err != nil || len(got) != 1 {
 		t.Fatalf("second Wait: err=%v events=%v", err, got)
 	}
 
@@ -50,16 +50,16 @@ func TestReadableAndWake(t *testing.T) {
 		t.Fatal(err)
 	}
 	got = nil
-	if woken, err := p.Wait(1000, collect); err != nil || !woken || len(got) != 0 {
+	if _, woken, err := p.Wait(1000, collect); err != nil || !woken || len(got) != 0 {
 		t.Fatalf("Wait after Wake: woken=%v err=%v events=%v", woken, err, got)
 	}
 	// The wake-up was consumed: the next Wait times out.
-	if woken, err := p.Wait(0, collect); err != nil || woken {
+	if _, woken, err := p.Wait(0, collect); err != nil || woken {
 		t.Fatalf("Wait after drained wake: woken=%v err=%v", woken, err)
 	}
 	// And Wake works again.
 	p.Wake()
-	if woken, _ := p.Wait(1000, collect); !woken {
+	if _, woken, _ := p.Wait(1000, collect); !woken {
 		t.Fatal("second Wake was lost")
 	}
 
@@ -86,12 +86,12 @@ func TestWritableAndHangup(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got Event
-	if _, err := p.Wait(1000, func(e Event) { got = e }); err != nil || got.Events&Writable == 0 {
+	if _, _, err := p.Wait(1000, func(e Event) { got = e }); err != nil || got.Events&Writable == 0 {
 		t.Fatalf("want writable: %v %v", got, err)
 	}
 	unix.Close(fds[1])
 	got = Event{}
-	if _, err := p.Wait(1000, func(e Event) { got = e }); err != nil || got.Events&(Readable|Hangup) == 0 {
+	if _, _, err := p.Wait(1000, func(e Event) { got = e }); err != nil || got.Events&(Readable|Hangup) == 0 {
 		t.Fatalf("want readable or hang-up after peer close: %v %v", got, err)
 	}
 }

@@ -30,7 +30,12 @@ func main() {
 	duration := flag.Duration("d", 5*time.Second, "duration of each load")
 	only := flag.String("only", "", "comma-separated scenario keys to run (default all)")
 	out := flag.String("out", "", "directory to write BENCHMARKS.md and benchmarks.svg (default: the repository)")
+	onlyServers := flag.String("servers", "", "comma-separated servers to run (default all), e.g. socketserver/event,gnet")
 	flag.Parse()
+	if *onlyServers != "" {
+		names := strings.Split(*onlyServers, ",")
+		servers = slices.DeleteFunc(servers, func(s server) bool { return !slices.Contains(names, s.name) })
+	}
 	if err := run(*quick, *rounds, *duration, *only, *out); err != nil {
 		fmt.Fprintf(os.Stderr, "suite: %v\n", err)
 		os.Exit(1)

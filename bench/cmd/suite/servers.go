@@ -39,6 +39,7 @@ var servers = []server{
 	{name: "socketserver/sync", command: sockserve("sync"), udp: true},
 	{name: "socketserver/goroutine", command: sockserve("goroutine"), udp: true, persistent: true},
 	{name: "socketserver/pool", command: sockserve("pool"), udp: true, persistent: true},
+	{name: "socketserver/event", command: sockserve("event"), udp: true, persistent: true},
 	{name: "go-net", udp: true, persistent: true, command: func(bin, network string, port, _ int) []string {
 		return []string{filepath.Join(bin, "netecho"), "-network", network, "-addr", fmt.Sprintf("127.0.0.1:%d", port)}
 	}},
