@@ -525,22 +525,25 @@ func TestEventShutdownForcesAtDeadline(t *testing.T) {
 
 func TestEventTimeouts(t *testing.T) {
 	for _, tc := range []struct {
-		name    string
-		srv     socketserver.Server
-		wantErr error
+		name       string
+		idle, read time.Duration
+		wantErr    error
 	}{
-		{name: "idle", srv: socketserver.Server{IdleTimeout: 50 * time.Millisecond}, wantErr: socketserver.ErrIdleTimeout},
-		{name: "read", srv: socketserver.Server{ReadTimeout: 50 * time.Millisecond}, wantErr: os.ErrDeadlineExceeded},
+		{name: "idle", idle: 50 * time.Millisecond, wantErr: socketserver.ErrIdleTimeout},
+		{name: "read", read: 50 * time.Millisecond, wantErr: os.ErrDeadlineExceeded},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			closed := make(chan error, 1)
-			srv := &tc.srv
-			srv.Addr = "127.0.0.1:0"
-			srv.Mode = socketserver.Event{Loops: 1}
-			srv.HandleError = func(net.Addr, error) {}
-			srv.EventHandler = &eventFuncs{
-				data:  func(c *socketserver.EventConn, in []byte) int { c.Write(in); return len(in) },
-				close: func(_ *socketserver.EventConn, err error) { closed <- err },
+			srv := &socketserver.Server{
+				Addr:        "127.0.0.1:0",
+				Mode:        socketserver.Event{Loops: 1},
+				IdleTimeout: tc.idle,
+				ReadTimeout: tc.read,
+				HandleError: func(net.Addr, error) {},
+				EventHandler: &eventFuncs{
+					data:  func(c *socketserver.EventConn, in []byte) int { c.Write(in); return len(in) },
+					close: func(_ *socketserver.EventConn, err error) { closed <- err },
+				},
 			}
 			c := dial(t, start(t, srv))
 			if got := roundTrip(t, c, "ping"); got != "ping" {

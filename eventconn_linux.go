@@ -18,11 +18,9 @@ import (
 // of EventConn note, it belongs to the connection's loop.
 type connImpl struct {
 	loop *eventLoop
+	bufs *connBufs // nil while nothing is kept: idle connections hold no buffers
 	fd   int
 
-	in       []byte // input OnData left unconsumed
-	out      []byte // queued output; out[head:] is not yet sent
-	head     int
 	interest uint32 // what the poller watches the descriptor for
 	state    connState
 	paused   bool // reading stopped: output over the high-water mark
@@ -30,15 +28,17 @@ type connImpl struct {
 	dirty    bool // in the loop's dirty list
 	opened   bool // OnOpen ran, so OnClose will
 	reported bool // the close reason was already reported
+	failed   bool // a callback passed a limit: close with closeErr after it
 
 	closedByUser bool  // Close or AsyncClose: writes fail from now on
-	failure      error // a limit passed inside a callback: close after it
 	closeErr     error // why the connection is closing
 
-	lastIn, lastOut time.Time // last input, and last output progress
-	closingSince    time.Time // start of the closing or lingering state
-	timer           timewheel.Timer[*EventConn]
-	req             *Request // for VerifyRequest and ConnState, if set
+	// In Unix nanoseconds, from the loop's clock: the last input, the last
+	// output progress, and the start of the closing or lingering state.
+	lastIn, lastOut, since int64
+
+	timer timewheel.Timer[*EventConn]
+	req   *Request // for VerifyRequest and ConnState, if set
 
 	// Datagram senders: the socket and the address to reply to.
 	peer unix.Sockaddr
@@ -62,7 +62,21 @@ const (
 	closeFlushTime = 30 * time.Second
 )
 
-func (ci *connImpl) pending() int   { return len(ci.out) - ci.head }
+// connBufs are a connection's buffers, lent by its loop while it has
+// something to keep.
+type connBufs struct {
+	in   []byte // input OnData left unconsumed
+	out  []byte // queued output; out[head:] is not yet sent
+	head int
+}
+
+func (ci *connImpl) pending() int {
+	if ci.bufs == nil {
+		return 0
+	}
+	return len(ci.bufs.out) - ci.bufs.head
+}
+
 func (ci *connImpl) datagram() bool { return ci.peer != nil }
 
 // adopt starts serving an accepted connection on this loop.
@@ -88,7 +102,7 @@ func (l *eventLoop) adopt(fd int, sa unix.Sockaddr) {
 	}
 	ci := &c.impl
 	ci.loop, ci.fd = l, fd
-	ci.lastIn, ci.lastOut = l.now, l.now
+	ci.lastIn, ci.lastOut = l.nowNano, l.nowNano
 	ci.timer.Value = c
 	for fd >= len(l.conns) {
 		l.conns = append(l.conns, make([]*EventConn, max(len(l.conns), 64))...)
@@ -133,7 +147,7 @@ func (l *eventLoop) read(c *EventConn) bool {
 		if ci.state == stateLingering {
 			return true // discarded
 		}
-		ci.lastIn = l.now
+		ci.lastIn = l.nowNano
 		l.deliver(c, l.buf[:n])
 		return true
 	case err == nil: // EOF
@@ -142,7 +156,7 @@ func (l *eventLoop) read(c *EventConn) bool {
 			return false
 		}
 		ci.inEOF = true
-		if len(ci.in) > 0 {
+		if ci.bufs != nil && len(ci.bufs.in) > 0 {
 			l.deliver(c, nil) // the last, incomplete, input
 		}
 		l.beginClose(c, nil)
@@ -160,9 +174,9 @@ func (l *eventLoop) read(c *EventConn) bool {
 func (l *eventLoop) deliver(c *EventConn, in []byte) {
 	ci := &c.impl
 	data := in
-	if len(ci.in) > 0 {
-		ci.in = append(ci.in, in...)
-		data = ci.in
+	if b := ci.bufs; b != nil && len(b.in) > 0 {
+		b.in = append(b.in, in...)
+		data = b.in
 	}
 	n, ok := l.callData(c, data)
 	if !ok {
@@ -171,9 +185,8 @@ func (l *eventLoop) deliver(c *EventConn, in []byte) {
 	n = min(max(n, 0), len(data))
 	switch rest := data[n:]; {
 	case len(rest) == 0:
-		ci.in = ci.in[:0]
-		if cap(ci.in) > 4096 {
-			ci.in = nil
+		if ci.bufs != nil {
+			ci.bufs.in = ci.bufs.in[:0]
 		}
 	case len(rest) > l.e.cfg.maxInput():
 		ci.reported = true
@@ -181,7 +194,8 @@ func (l *eventLoop) deliver(c *EventConn, in []byte) {
 		l.closeNow(c, ErrInputLimit)
 		return
 	default:
-		ci.in = append(ci.in[:0], rest...) // copy: overlapping is fine
+		b := l.bufsFor(c)
+		b.in = append(b.in[:0], rest...) // copy: overlapping is fine
 	}
 	l.afterCallback(c)
 }
@@ -190,33 +204,30 @@ func (l *eventLoop) deliver(c *EventConn, in []byte) {
 // output it queued.
 func (l *eventLoop) afterCallback(c *EventConn) {
 	ci := &c.impl
-	if ci.failure != nil && ci.state != stateClosed {
+	if ci.failed && ci.state != stateClosed {
 		ci.reported = true
-		l.s.report(c.remote, ci.failure)
-		l.closeNow(c, ci.failure)
+		l.s.report(c.remote, ci.closeErr)
+		l.closeNow(c, ci.closeErr)
 		return
 	}
 	if ci.pending() > 0 || ci.state == stateClosing {
 		l.markDirty(c)
+		return
 	}
+	l.releaseBufs(c, false)
 }
 
 // queue appends p to c's output. The loop owns p from now on.
 func (l *eventLoop) queue(c *EventConn, p []byte) {
 	ci := &c.impl
 	if ci.pending()+len(p) > l.e.cfg.maxOutput() {
-		ci.failure = ErrOutputLimit
+		ci.failed, ci.closeErr = true, ErrOutputLimit
 		c.gone.Store(true)
 		l.afterCallback(c)
 		return
 	}
 	if ci.pending() == 0 {
-		ci.lastOut = l.now // a write stall is timed from here
-		if ci.out == nil {
-			ci.out = p
-			l.markDirty(c)
-			return
-		}
+		ci.lastOut = l.nowNano // a write stall is timed from here
 	}
 	l.appendOut(c, p)
 	l.markDirty(c)
@@ -224,15 +235,41 @@ func (l *eventLoop) queue(c *EventConn, p []byte) {
 
 // appendOut copies p to c's output buffer, reusing its sent part.
 func (l *eventLoop) appendOut(c *EventConn, p []byte) {
-	ci := &c.impl
-	if ci.out == nil {
-		ci.out = l.getBuf()
+	b := l.bufsFor(c)
+	if b.head > 0 && b.head >= len(b.out)/2 {
+		b.out = b.out[:copy(b.out, b.out[b.head:])]
+		b.head = 0
 	}
-	if ci.head > 0 && ci.head >= len(ci.out)/2 {
-		ci.out = ci.out[:copy(ci.out, ci.out[ci.head:])]
-		ci.head = 0
+	b.out = append(b.out, p...)
+}
+
+// bufsFor returns c's buffers, lending it a set if it has none.
+func (l *eventLoop) bufsFor(c *EventConn) *connBufs {
+	if c.impl.bufs == nil {
+		if n := len(l.freeBufs); n > 0 {
+			c.impl.bufs = l.freeBufs[n-1]
+			l.freeBufs[n-1] = nil
+			l.freeBufs = l.freeBufs[:n-1]
+		} else {
+			c.impl.bufs = &connBufs{out: make([]byte, 0, 4096)}
+		}
 	}
-	ci.out = append(ci.out, p...)
+	return c.impl.bufs
+}
+
+// releaseBufs takes c's buffers back once they hold nothing (or at once,
+// if force), keeping a bounded number, of bounded size, for reuse.
+func (l *eventLoop) releaseBufs(c *EventConn, force bool) {
+	b := c.impl.bufs
+	if b == nil || !force && (len(b.out) > b.head || len(b.in) > 0) {
+		return
+	}
+	c.impl.bufs = nil
+	if len(l.freeBufs) >= 256 || cap(b.out) > 64<<10 || cap(b.in) > 64<<10 {
+		return
+	}
+	b.out, b.in, b.head = b.out[:0], b.in[:0], 0
+	l.freeBufs = append(l.freeBufs, b)
 }
 
 func (l *eventLoop) markDirty(c *EventConn) {
@@ -259,11 +296,12 @@ func (l *eventLoop) flushDirty() {
 func (l *eventLoop) flush(c *EventConn) {
 	ci := &c.impl
 	for ci.pending() > 0 {
-		n, err := unix.Write(ci.fd, ci.out[ci.head:])
+		b := ci.bufs
+		n, err := unix.Write(ci.fd, b.out[b.head:])
 		if n > 0 {
-			ci.head += n
+			b.head += n
 			l.bytesOut += int64(n)
-			ci.lastOut = l.now
+			ci.lastOut = l.nowNano
 		}
 		if err == unix.EINTR {
 			continue
@@ -276,9 +314,9 @@ func (l *eventLoop) flush(c *EventConn) {
 			return
 		}
 	}
-	if ci.pending() == 0 && ci.out != nil {
-		l.putBuf(ci.out)
-		ci.out, ci.head = nil, 0
+	if b := ci.bufs; b != nil && ci.pending() == 0 {
+		b.out, b.head = b.out[:0], 0
+		l.releaseBufs(c, false)
 	}
 	switch p := ci.pending(); {
 	case p >= l.e.cfg.highWater():
@@ -322,7 +360,7 @@ func (l *eventLoop) beginClose(c *EventConn, err error) {
 	}
 	ci.state = stateClosing
 	ci.closeErr = err
-	ci.closingSince = l.now
+	ci.since = l.nowNano
 	l.markDirty(c)
 }
 
@@ -334,7 +372,7 @@ func (l *eventLoop) endClose(c *EventConn) {
 	ci := &c.impl
 	if !ci.inEOF && unreadBytes(ci.fd) > 0 && unix.Shutdown(ci.fd, unix.SHUT_WR) == nil {
 		ci.state = stateLingering
-		ci.closingSince = l.now
+		ci.since = l.nowNano
 		l.setInterest(c)
 		l.schedule(c)
 		return
@@ -365,11 +403,7 @@ func (l *eventLoop) closeNow(c *EventConn, err error) {
 	l.nconns.Add(-1)
 	l.s.stats.activeConns.Add(-1)
 	l.wheel.Stop(&ci.timer)
-	if ci.out != nil {
-		l.putBuf(ci.out)
-		ci.out, ci.head = nil, 0
-	}
-	ci.in = nil
+	l.releaseBufs(c, true)
 	if err != nil && !ci.reported && !errors.Is(err, ErrAbortHandler) && !errors.Is(err, net.ErrClosed) {
 		l.s.report(c.remote, err)
 	}
@@ -382,32 +416,28 @@ func (l *eventLoop) closeNow(c *EventConn, err error) {
 	}
 }
 
-// deadline returns when c times out now, and the error it would close
-// with; the zero time if it cannot.
-func (l *eventLoop) deadline(c *EventConn) (time.Time, error) {
+// deadline returns when c times out now, and how to make the error it
+// would close with; the zero time if it cannot.
+func (l *eventLoop) deadline(c *EventConn) (time.Time, func() error) {
 	s := l.s
 	ci := &c.impl
-	var at time.Time
-	var why error
-	consider := func(t time.Time, err error) {
-		if at.IsZero() || t.Before(at) {
+	var at int64 // Unix nanoseconds; 0: none
+	var why func() error
+	consider := func(since int64, d time.Duration, err func() error) {
+		if t := since + int64(d); at == 0 || t < at {
 			at, why = t, err
 		}
 	}
 	switch ci.state {
 	case stateOpen:
-		if s.IdleTimeout > 0 {
-			last := ci.lastIn
-			if ci.lastOut.After(last) {
-				last = ci.lastOut
-			}
-			consider(last.Add(s.IdleTimeout), ErrIdleTimeout)
+		if d := s.IdleTimeout; d > 0 {
+			consider(max(ci.lastIn, ci.lastOut), d, func() error { return ErrIdleTimeout })
 		}
-		if s.ReadTimeout > 0 {
-			consider(ci.lastIn.Add(s.ReadTimeout), timeoutError("no input", s.ReadTimeout))
+		if d := s.ReadTimeout; d > 0 {
+			consider(ci.lastIn, d, func() error { return timeoutError("no input", d) })
 		}
-		if s.WriteTimeout > 0 && ci.pending() > 0 {
-			consider(ci.lastOut.Add(s.WriteTimeout), timeoutError("output stalled", s.WriteTimeout))
+		if d := s.WriteTimeout; d > 0 && ci.pending() > 0 {
+			consider(ci.lastOut, d, func() error { return timeoutError("output stalled", d) })
 		}
 	case stateClosing:
 		if ci.pending() > 0 {
@@ -415,12 +445,15 @@ func (l *eventLoop) deadline(c *EventConn) (time.Time, error) {
 			if d <= 0 {
 				d = closeFlushTime
 			}
-			consider(ci.lastOut.Add(d), timeoutError("output stalled", d))
+			consider(ci.lastOut, d, func() error { return timeoutError("output stalled", d) })
 		}
 	case stateLingering:
-		consider(ci.closingSince.Add(lingerTime), ci.closeErr)
+		consider(ci.since, lingerTime, func() error { return ci.closeErr })
 	}
-	return at, why
+	if at == 0 {
+		return time.Time{}, nil
+	}
+	return time.Unix(0, at), why
 }
 
 // timeoutError is a timeout of Event mode: a net.Error whose Timeout is
@@ -448,48 +481,42 @@ func (l *eventLoop) schedule(c *EventConn) {
 	}
 }
 
-// getBuf returns an empty output buffer, reused if one is free.
-func (l *eventLoop) getBuf() []byte {
-	if n := len(l.free); n > 0 {
-		b := l.free[n-1]
-		l.free[n-1] = nil
-		l.free = l.free[:n-1]
-		return b
-	}
-	return make([]byte, 0, 4096)
-}
-
-// putBuf keeps an output buffer for reuse, unless it is large or enough
-// are kept: idle connections hold none.
-func (l *eventLoop) putBuf(b []byte) {
-	if cap(b) >= 1024 && cap(b) <= 64<<10 && len(l.free) < 256 {
-		l.free = append(l.free, b[:0])
-	}
-}
-
 // sockaddrToAddr converts an address from the kernel to the net package's
 // type for the network.
 func sockaddrToAddr(network string, sa unix.Sockaddr) net.Addr {
 	isUDP := network == "udp" || network == "udp4" || network == "udp6"
+	var ip []byte
+	var port int
+	var zone string
 	switch a := sa.(type) {
 	case *unix.SockaddrInet4:
-		if isUDP {
-			return &net.UDPAddr{IP: a.Addr[:], Port: a.Port}
-		}
-		return &net.TCPAddr{IP: a.Addr[:], Port: a.Port}
+		ip, port = a.Addr[:], a.Port
 	case *unix.SockaddrInet6:
-		zone := ""
+		ip, port = a.Addr[:], a.Port
 		if a.ZoneId != 0 {
 			zone = strconv.Itoa(int(a.ZoneId))
 		}
-		if isUDP {
-			return &net.UDPAddr{IP: a.Addr[:], Port: a.Port, Zone: zone}
-		}
-		return &net.TCPAddr{IP: a.Addr[:], Port: a.Port, Zone: zone}
 	case *unix.SockaddrUnix:
 		return peerAddr(network, &net.UnixAddr{Name: a.Name, Net: network})
+	default:
+		return peerAddr(network, nil)
 	}
-	return peerAddr(network, nil)
+	// The address and its IP in one allocation, which lets the kernel's
+	// Sockaddr go: an idle connection keeps only what it needs.
+	if isUDP {
+		v := &struct {
+			addr net.UDPAddr
+			ip   [16]byte
+		}{}
+		v.addr = net.UDPAddr{IP: v.ip[:copy(v.ip[:], ip)], Port: port, Zone: zone}
+		return &v.addr
+	}
+	v := &struct {
+		addr net.TCPAddr
+		ip   [16]byte
+	}{}
+	v.addr = net.TCPAddr{IP: v.ip[:copy(v.ip[:], ip)], Port: port, Zone: zone}
+	return &v.addr
 }
 
 // The EventConn methods' Linux side.
@@ -499,17 +526,17 @@ func (c *EventConn) write(p []byte) (int, error) {
 	if ci.datagram() {
 		return c.sendPacket(p)
 	}
-	if ci.state == stateClosed || ci.state == stateLingering || ci.closedByUser || ci.failure != nil {
+	if ci.state == stateClosed || ci.state == stateLingering || ci.closedByUser || ci.failed {
 		return 0, net.ErrClosed
 	}
 	l := ci.loop
 	if ci.pending()+len(p) > l.e.cfg.maxOutput() {
-		ci.failure = ErrOutputLimit
+		ci.failed, ci.closeErr = true, ErrOutputLimit
 		c.gone.Store(true)
 		return 0, ErrOutputLimit
 	}
 	if ci.pending() == 0 {
-		ci.lastOut = l.now
+		ci.lastOut = l.nowNano
 	}
 	l.appendOut(c, p)
 	l.markDirty(c)

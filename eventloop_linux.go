@@ -32,10 +32,11 @@ type eventLoop struct {
 	spare     []mail       // the other mailbox buffer, swapped in
 	conns     []*EventConn // by descriptor
 	dirty     []*EventConn // output to send, or a close to finish, at the end of the turn
-	free      [][]byte     // output buffers to reuse
+	freeBufs  []*connBufs  // buffers to lend
 	buf       []byte       // read buffer, shared by the loop's connections
 	wheel     *timewheel.Wheel[*EventConn]
 	now       time.Time
+	nowNano   int64 // now, in Unix nanoseconds
 	nowFresh  bool
 	bytesIn   int64
 	bytesOut  int64
@@ -90,8 +91,8 @@ func newEventLoop(e *eventEngine, idx int) (*eventLoop, error) {
 		e: e, s: e.s, idx: idx, p: p,
 		buf:   make([]byte, bufSize),
 		wheel: timewheel.New[*EventConn](wheelResolution, wheelSlots, now),
-		now:   now,
-		lfd:   -1, pfd: -1,
+		now:   now, nowNano: now.UnixNano(),
+		lfd: -1, pfd: -1,
 	}
 	l.onEventFn = l.onEvent
 	return l, nil
@@ -147,6 +148,7 @@ func (l *eventLoop) run() {
 func (l *eventLoop) clock() time.Time {
 	if !l.nowFresh {
 		l.now = time.Now()
+		l.nowNano = l.now.UnixNano()
 		l.nowFresh = true
 	}
 	return l.now
@@ -419,7 +421,7 @@ func (l *eventLoop) expire(t *timewheel.Timer[*EventConn]) {
 	if c.impl.state == stateClosed {
 		return
 	}
-	at, err := l.deadline(c)
+	at, why := l.deadline(c)
 	if at.IsZero() {
 		return
 	}
@@ -427,7 +429,7 @@ func (l *eventLoop) expire(t *timewheel.Timer[*EventConn]) {
 		l.wheel.Schedule(t, at)
 		return
 	}
-	l.closeNow(c, err)
+	l.closeNow(c, why())
 }
 
 // The callbacks run through these functions, which recover panics and
