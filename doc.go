@@ -7,8 +7,10 @@
 //     "udp6", "unix", "unixgram" or "unixpacket"; or a net.Listener or
 //     net.PacketConn you already have, passed to Serve or ServePacket;
 //   - the concurrency, Server.Mode: Sync (one request at a time),
-//     Goroutine (one goroutine per request, the default) or Pool (a fixed
-//     set of workers and a bounded queue);
+//     Goroutine (one goroutine per request, the default), Pool (a fixed
+//     set of workers and a bounded queue) or Event (a few epoll event
+//     loops for very many connections, with an EventHandler's callbacks
+//     in place of the Handler);
 //   - the Handler, with hooks around it: VerifyRequest before a request is
 //     served, HandleError for errors and recovered panics, ConnState,
 //     HandleTimeout and ServiceActions.
@@ -41,6 +43,12 @@
 // return ErrServerClosed. Listen binds before serving, so that the bound
 // address (port 0 becomes the kernel's port) is known; HandleRequest
 // serves exactly one request, as Python's handle_request.
+//
+// In Event mode a handler does not block on a connection: its OnData
+// callback is given the bytes that arrived and returns how many it used,
+// and what it writes is queued and sent by the loop. The hooks, Shutdown,
+// Close and Stats work as in the other modes; EventConn.Go hands slow work
+// to a bounded pool of goroutines.
 //
 // Python users: README.md maps each socketserver name to its counterpart
 // here.
