@@ -526,6 +526,9 @@ func (c *EventConn) write(p []byte) (int, error) {
 	if ci.datagram() {
 		return c.sendPacket(p)
 	}
+	if len(p) == 0 {
+		return 0, nil
+	}
 	if ci.state == stateClosed || ci.state == stateLingering || ci.closedByUser || ci.failed {
 		return 0, net.ErrClosed
 	}
