@@ -756,3 +756,32 @@ func TestEventInputClosed(t *testing.T) {
 		t.Fatalf("got %q, %v", got, err)
 	}
 }
+
+// TestEventUnnamedUnixgramClient: a datagram from a Unix socket that never
+// bound a name is served; a reply to it fails with ErrUnnamedPeer.
+func TestEventUnnamedUnixgramClient(t *testing.T) {
+	got := make(chan error, 1)
+	srv := &socketserver.Server{
+		Network: "unixgram",
+		Addr:    sockPath(t, "s"),
+		Mode:    socketserver.Event{},
+		EventHandler: &eventFuncs{data: func(c *socketserver.EventConn, in []byte) int {
+			if _, ok := c.RemoteAddr().(socketserver.UnnamedAddr); !ok || !c.Datagram() || string(in) != "anonymous" {
+				t.Errorf("datagram %q from %v (datagram %v)", in, c.RemoteAddr(), c.Datagram())
+			}
+			_, err := c.Write([]byte("reply"))
+			got <- err
+			return len(in)
+		}},
+	}
+	addr := start(t, srv)
+	c, err := net.DialUnix("unixgram", nil, addr.(*net.UnixAddr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Write([]byte("anonymous"))
+	if err := <-got; !errors.Is(err, socketserver.ErrUnnamedPeer) {
+		t.Fatalf("reply to an unnamed client: %v, want ErrUnnamedPeer", err)
+	}
+}

@@ -40,8 +40,10 @@ type connImpl struct {
 	timer timewheel.Timer[*EventConn]
 	req   *Request // for VerifyRequest and ConnState, if set
 
-	// Datagram senders: the socket and the address to reply to.
-	peer unix.Sockaddr
+	// Datagram senders: the address to reply to (nil for an unnamed Unix
+	// socket).
+	packet bool
+	peer   unix.Sockaddr
 }
 
 type connState uint8
@@ -77,7 +79,7 @@ func (ci *connImpl) pending() int {
 	return len(ci.bufs.out) - ci.bufs.head
 }
 
-func (ci *connImpl) datagram() bool { return ci.peer != nil }
+func (ci *connImpl) datagram() bool { return ci.packet }
 
 // adopt starts serving an accepted connection on this loop.
 func (l *eventLoop) adopt(fd int, sa unix.Sockaddr) {

@@ -45,6 +45,7 @@ func (l *eventLoop) servePacket(p []byte, from unix.Sockaddr, remote net.Addr) {
 	s := l.s
 	c := &EventConn{id: s.nextID.Add(1), srv: s, remote: remote, local: l.e.local}
 	c.impl.loop = l
+	c.impl.packet = true
 	c.impl.peer = from
 	s.stats.totalPackets.Add(1)
 	s.stats.activePackets.Add(1)
@@ -64,7 +65,7 @@ func (l *eventLoop) servePacket(p []byte, from unix.Sockaddr, remote net.Addr) {
 
 // sendPacket sends p as one datagram to c's sender, from any goroutine.
 func (c *EventConn) sendPacket(p []byte) (int, error) {
-	if _, ok := c.remote.(UnnamedAddr); ok {
+	if _, ok := c.remote.(UnnamedAddr); ok || c.impl.peer == nil {
 		return 0, ErrUnnamedPeer
 	}
 	e := c.impl.loop.e

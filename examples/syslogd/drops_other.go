@@ -1,0 +1,10 @@
+//go:build !linux
+
+package main
+
+import "errors"
+
+// udpDrops is not known on this platform.
+func udpDrops(port int) (int64, error) {
+	return 0, errors.New("UDP drop counts are read from Linux's /proc/net/udp")
+}
