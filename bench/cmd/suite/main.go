@@ -96,10 +96,12 @@ func run(quick bool, rounds int, duration time.Duration, only, out string) error
 	if quick {
 		list, rounds, duration = quickScenarios, 1, time.Second
 	}
+	withRedis := true
 	if only != "" {
 		keys := strings.Split(only, ",")
 		list = slices.DeleteFunc(slices.Clone(list), func(sc scenario) bool { return !slices.Contains(keys, sc.key) })
-		if len(list) == 0 {
+		withRedis = slices.Contains(keys, "redis")
+		if len(list) == 0 && !withRedis {
 			return fmt.Errorf("no scenario matches -only %q", only)
 		}
 	}
@@ -131,7 +133,20 @@ func run(quick bool, rounds int, duration time.Duration, only, out string) error
 			}
 		}
 	}
-	rep := &report{scenarios: list, results: results, failures: failures, rounds: rounds, duration: duration, pinned: b.pin,
+	var redisSection string
+	if withRedis {
+		requests := 1_000_000
+		if quick {
+			requests = 100_000
+		}
+		redisStarted := time.Now()
+		res, err := b.runRedis(rounds, requests)
+		if err != nil {
+			return err
+		}
+		redisSection = redisMarkdown(res, requests, time.Since(redisStarted))
+	}
+	rep := &report{redis: redisSection, scenarios: list, results: results, failures: failures, rounds: rounds, duration: duration, pinned: b.pin,
 		elapsed: time.Since(started), machine: describeMachine(ctx), command: "bench/run " + strings.Join(os.Args[1:], " ")}
 	if quick {
 		fmt.Print(rep.markdown())

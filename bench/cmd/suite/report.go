@@ -11,6 +11,7 @@ import (
 
 // A report is the result of a run, rendered as Markdown and SVG.
 type report struct {
+	redis     string // the Redis comparison's section, if it ran
 	scenarios []scenario
 	results   map[string]map[string][]measurement // scenario → server → rounds
 	failures  map[string]map[string]string        // scenario → server → why it failed
@@ -172,6 +173,7 @@ func (r *report) markdown() string {
 		fmt.Fprintln(&b)
 		r.failureNotes(&b, sc.key)
 	}
+	b.WriteString(r.redis)
 	return b.String()
 }
 

@@ -69,6 +69,7 @@ func build(root, bench, bin string) error {
 	steps := [][]string{
 		{root, "go", "build", "-o", filepath.Join(bin, "sockserve"), "./cmd/sockserve"},
 		{root, "go", "build", "-o", filepath.Join(bin, "sockbench"), "./cmd/sockbench"},
+		{root, "go", "build", "-o", filepath.Join(bin, "respserver"), "./examples/respserver"},
 		{bench, "go", "build", "-o", filepath.Join(bin, "netecho"), "./servers/netecho"},
 		{bench, "go", "build", "-o", filepath.Join(bin, "gnetecho"), "./servers/gnetecho"},
 		{bench, "go", "build", "-o", filepath.Join(bin, "nbioecho"), "./servers/nbioecho"},
