@@ -205,9 +205,8 @@ func (e *eventEngine) release() {
 	}
 	e.pmu.Unlock()
 	for _, l := range e.loops {
-		l.p.Close()
+		l.p.Close() // a late Wake, from Close or AsyncWrite, then does nothing
 	}
-	e.loops = nil
 }
 
 // pick chooses the loop for a new connection.

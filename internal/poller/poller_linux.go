@@ -3,6 +3,7 @@ package poller
 import (
 	"fmt"
 	"os"
+	"sync"
 	"sync/atomic"
 	"unsafe"
 
@@ -15,6 +16,9 @@ type Poller struct {
 	wakefd int
 	events []unix.EpollEvent
 	woken  atomic.Bool // a wake-up is pending: further Wakes need not write
+
+	mu     sync.RWMutex // held by Wake for reading, by Close for writing
+	closed bool
 }
 
 // New returns a Poller that reports up to batch events per Wait.
@@ -120,9 +124,15 @@ func (p *Poller) Wait(timeoutMs int, f func(Event)) (n int, woken bool, err erro
 }
 
 // Wake makes the current or next Wait return. It is safe to call from any
-// goroutine, and cheap when a wake-up is already pending.
+// goroutine, even during or after Close (it then does nothing), and cheap
+// when a wake-up is already pending.
 func (p *Poller) Wake() error {
 	if !p.woken.CompareAndSwap(false, true) {
+		return nil
+	}
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if p.closed {
 		return nil
 	}
 	var one = [8]byte{1}
@@ -147,8 +157,12 @@ func (p *Poller) drainWake() {
 	p.woken.Store(false)
 }
 
-// Close releases the epoll instance and the eventfd.
+// Close releases the epoll instance and the eventfd. It must be called
+// once, after the last Wait.
 func (p *Poller) Close() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.closed = true
 	err1 := unix.Close(p.wakefd)
 	err2 := unix.Close(p.epfd)
 	if err1 != nil {

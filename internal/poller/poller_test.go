@@ -95,3 +95,23 @@ func TestWritableAndHangup(t *testing.T) {
 		t.Fatalf("want readable or hang-up after peer close: %v %v", got, err)
 	}
 }
+
+func TestWakeAfterClose(t *testing.T) {
+	p, err := New(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range 1000 {
+			p.Wake()
+			p.woken.Store(false) // force the write path
+		}
+	}()
+	p.Close()
+	<-done
+	if err := p.Wake(); err != nil {
+		t.Fatalf("Wake after Close: %v", err)
+	}
+}
