@@ -146,8 +146,10 @@ func (r *report) markdown() string {
 					spreadOf(ms, func(m measurement) float64 { return m.PeakRSS }).String(),
 					ratio(kib, r.median(sc.key, "go-net", idleKiB)), ratio(kib, r.median(sc.key, "gnet", idleKiB)))
 			}
-			fmt.Fprintf(&b, "\nAt this rate, 1,000,000 idle connections would cost the goroutine mode about %s GiB of server memory.\n\n",
-				num(r.median(sc.key, "socketserver/goroutine", idleKiB)*1e6/(1<<20)))
+			fmt.Fprintf(&b, "\nAt this rate, 1,000,000 idle connections would cost the goroutine mode about %s GiB of server memory, "+
+				"the event mode about %s GiB (plus, for either, the kernel's own socket memory).\n\n",
+				num(r.median(sc.key, "socketserver/goroutine", idleKiB)*1e6/(1<<20)),
+				num(r.median(sc.key, "socketserver/event", idleKiB)*1e6/(1<<20)))
 			r.failureNotes(&b, sc.key)
 			continue
 		}
