@@ -87,7 +87,7 @@ func parseHeader(b []byte, pos int, kind byte) (int64, int, error) {
 	if len(line) == 0 || line[len(line)-1] != '\r' {
 		return 0, 0, protoErr("header line not ended by CRLF")
 	}
-	v, err := strconv.ParseInt(string(line[:len(line)-1]), 10, 64)
+	v, err := parseLength(line[:len(line)-1])
 	if err != nil {
 		if kind == '*' {
 			return 0, 0, protoErr("invalid multibulk length")
@@ -98,6 +98,25 @@ func parseHeader(b []byte, pos int, kind byte) (int64, int, error) {
 		v = 0 // "*-1": a null array, no command
 	}
 	return v, pos + i + 1, nil
+}
+
+// parseLength parses a length as Redis does: decimal digits with no sign
+// and no leading zero, or -1.
+func parseLength(b []byte) (int64, error) {
+	if string(b) == "-1" {
+		return -1, nil
+	}
+	if len(b) == 0 || len(b) > 18 || len(b) > 1 && b[0] == '0' {
+		return 0, strconv.ErrSyntax
+	}
+	var v int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, strconv.ErrSyntax
+		}
+		v = v*10 + int64(c-'0')
+	}
+	return v, nil
 }
 
 // parseInline parses a line of space-separated words.

@@ -59,6 +59,8 @@ func TestParseCommandRejectsGarbage(t *testing.T) {
 		"*1\r\n$3\r\nabcd\r\n",           // no CRLF after the bulk
 		"*1\r\n$3\nabc\r\n",              // LF without CR
 		"*" + strings.Repeat("9", 40),    // header line too long
+		"*+1\r\n$1\r\na\r\n",             // a sign
+		"*1\r\n$01\r\na\r\n",             // a leading zero
 		"*9999999999\r\n",                // too many arguments
 		strings.Repeat("x", maxInline+1), // inline with no end
 	} {
@@ -95,7 +97,7 @@ func FuzzParseCommand(f *testing.F) {
 		if err != nil || m != n || len(again) != len(args) {
 			t.Fatalf("reparse: %q m=%d err=%v, first %q n=%d", again, m, err, args, n)
 		}
-		if b[0] == '*' {
+		if b[0] == '*' && len(args) > 0 {
 			strs := make([]string, len(args))
 			for i, a := range args {
 				strs[i] = string(a)
