@@ -406,12 +406,7 @@ func TestEventShutdownFlushesOutput(t *testing.T) {
 		}},
 		Mode: socketserver.Event{Loops: 1, MaxOutput: 2 * size},
 	}
-	addr, err := srv.Listen()
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.ListenAndServe() }()
+	addr, served := serveInBackground(t, srv)
 	c := dial(t, addr)
 	c.Write([]byte("go\n"))
 	<-queued
@@ -456,12 +451,7 @@ func TestEventShutdownAnswersWhatArrived(t *testing.T) {
 		EventHandler: &eventFuncs{open: func(*socketserver.EventConn) { arrived <- struct{}{} }, data: upperLines},
 		Mode:         socketserver.Event{Loops: 3},
 	}
-	addr, err := srv.Listen()
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.ListenAndServe() }()
+	addr, served := serveInBackground(t, srv)
 	conns := make([]net.Conn, clients)
 	for i := range conns {
 		conns[i] = dial(t, addr)
@@ -497,12 +487,7 @@ func TestEventShutdownForcesAtDeadline(t *testing.T) {
 		},
 		Mode: socketserver.Event{Loops: 1},
 	}
-	addr, err := srv.Listen()
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.ListenAndServe() }()
+	addr, served := serveInBackground(t, srv)
 	c := dial(t, addr)
 	c.Write([]byte("x"))
 	waitUntil(t, "the request arrived", func() bool { return srv.Stats().BytesIn == 1 })
@@ -688,12 +673,7 @@ func TestEventLifecycleFromCallback(t *testing.T) {
 				}
 				return len(in)
 			}}
-			addr, err := srv.Listen()
-			if err != nil {
-				t.Fatal(err)
-			}
-			served := make(chan error, 1)
-			go func() { served <- srv.ListenAndServe() }()
+			addr, served := serveInBackground(t, srv)
 			c := dial(t, addr)
 			c.Write([]byte("hi\n"))
 			if err := <-returned; err != nil {
@@ -784,4 +764,18 @@ func TestEventUnnamedUnixgramClient(t *testing.T) {
 	if err := <-got; !errors.Is(err, socketserver.ErrUnnamedPeer) {
 		t.Fatalf("reply to an unnamed client: %v, want ErrUnnamedPeer", err)
 	}
+}
+
+// serveInBackground listens and serves srv, for a test that ends the
+// serving itself (start's cleanup would Close it): the returned channel
+// gets ListenAndServe's result.
+func serveInBackground(t *testing.T, srv *socketserver.Server) (net.Addr, <-chan error) {
+	t.Helper()
+	addr, err := srv.Listen()
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.ListenAndServe() }()
+	return addr, served
 }
