@@ -8,7 +8,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
-	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -318,9 +317,4 @@ func (p *workPool) stop() {
 func acceptBackoff(err error) bool {
 	return errors.Is(err, unix.EMFILE) || errors.Is(err, unix.ENFILE) ||
 		errors.Is(err, unix.ENOBUFS) || errors.Is(err, unix.ENOMEM)
-}
-
-// pauseGrowth doubles an accept pause from 5ms to at most 1s.
-func pauseGrowth(d time.Duration) time.Duration {
-	return min(max(2*d, 5*time.Millisecond), time.Second)
 }

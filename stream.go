@@ -108,12 +108,18 @@ func (s *Server) afterFailure(op string, addr net.Addr, err error, stopped bool,
 	if !isTemporary(err) {
 		return fmt.Errorf("socketserver: %s: %w", op, err)
 	}
-	*pause = min(max(2**pause, 5*time.Millisecond), time.Second)
+	*pause = pauseGrowth(*pause)
 	s.logger().Warn("socketserver: "+op+" failed; retrying", "addr", addr, "err", err, "retry_in", *pause)
 	if !s.sleep(*pause) {
 		return ErrServerClosed
 	}
 	return nil
+}
+
+// pauseGrowth is the next pause after a temporary failure: doubling from
+// 5ms to at most 1s. Event mode's accept back-off uses it too.
+func pauseGrowth(d time.Duration) time.Duration {
+	return min(max(2*d, 5*time.Millisecond), time.Second)
 }
 
 // sleep waits for d, or until the server shuts down, and reports whether
