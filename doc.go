@@ -8,9 +8,10 @@
 //     net.PacketConn you already have, passed to Serve or ServePacket;
 //   - the concurrency, Server.Mode: Sync (one request at a time),
 //     Goroutine (one goroutine per request, the default), Pool (a fixed
-//     set of workers and a bounded queue) or Event (a few epoll event
+//     set of workers and a bounded queue), Event (a few epoll event
 //     loops for very many connections, with an EventHandler's callbacks
-//     in place of the Handler);
+//     in place of the Handler), Fork (a process per request, as Python's
+//     ForkingMixIn) or Prefork (long-lived worker processes);
 //   - the Handler, with hooks around it: VerifyRequest before a request is
 //     served, HandleError for errors and recovered panics, ConnState,
 //     HandleTimeout and ServiceActions.

@@ -85,6 +85,9 @@ func isRoutine(err error) bool {
 	if errors.Is(err, net.ErrClosed) || errors.Is(err, ErrIdleTimeout) {
 		return true
 	}
+	if cf := (*childFailure)(nil); errors.As(err, &cf) {
+		return cf.routine
+	}
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
 		return true

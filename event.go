@@ -62,7 +62,9 @@ type Event struct {
 func (e Event) String() string { return fmt.Sprintf("event(%d)", e.loops()) }
 
 // newExecutor is never called: Serve hands Event mode to its own engine.
-func (Event) newExecutor(*Server) executor { panic("socketserver: Event mode has no executor") }
+func (Event) newExecutor(*Server, net.Addr) executor {
+	panic("socketserver: Event mode has no executor")
+}
 
 func (e Event) loops() int {
 	if e.Loops <= 0 {

@@ -79,9 +79,11 @@ func TestEventEchoMatrix(t *testing.T) {
 		}
 		want.BytesIn = clients * messages * int64(len("client 0 message 0\n"))
 		want.BytesOut = want.BytesIn
-		waitUntil(t, "every connection closed", func() bool {
+		// A loop adds the bytes it read to Stats once per turn, which may
+		// end after the replies went out.
+		waitUntil(t, "every connection closed and counted", func() bool {
 			st := srv.Stats()
-			return st.ActiveConns == 0 && st.ActivePackets == 0
+			return st.ActiveConns == 0 && st.ActivePackets == 0 && st.BytesIn == want.BytesIn
 		})
 		if got := srv.Stats(); got != want {
 			t.Errorf("Stats = %+v, want %+v", got, want)

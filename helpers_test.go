@@ -17,6 +17,9 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	if socketserver.IsChild() || os.Getenv(forkStandEnv) != "" {
+		forkTestMain()
+	}
 	goleak.VerifyTestMain(m)
 }
 

@@ -18,6 +18,9 @@ import (
 // Listen again returns the same address. Close closes the socket whether
 // or not it was served.
 func (s *Server) Listen() (net.Addr, error) {
+	if ci := s.childRole(); ci != nil {
+		return s.listenAsChild(ci)
+	}
 	s.mu.Lock()
 	s.initLocked()
 	if s.shuttingDown() {
@@ -54,6 +57,13 @@ func (s *Server) Listen() (net.Addr, error) {
 // It always returns a non-nil error: ErrServerClosed after Shutdown or
 // Close.
 func (s *Server) ListenAndServe() error {
+	if ci := s.childRole(); ci != nil {
+		s.mu.Lock()
+		t := s.listened
+		s.listened = nil
+		s.mu.Unlock()
+		return s.serveAsChild(ci, t)
+	}
 	if _, err := s.Listen(); err != nil {
 		return err
 	}

@@ -2,18 +2,19 @@ package socketserver
 
 import (
 	"fmt"
+	"net"
 	"runtime"
 	"sync"
 )
 
-// A Mode is how a Server runs its requests concurrently: Sync, Goroutine
-// or Pool. Each call of Serve or ServePacket runs its requests in a mode
+// A Mode is how a Server runs its requests concurrently: Sync, Goroutine,
+// Pool, Event, Fork or Prefork. Each call of Serve or ServePacket runs its requests in a mode
 // of its own (a Pool's workers, for instance, belong to one socket).
 //
 // The set of modes is closed: the interface has unexported methods.
 type Mode interface {
 	fmt.Stringer
-	newExecutor(s *Server) executor
+	newExecutor(s *Server, local net.Addr) executor
 }
 
 // An executor runs the requests of one serving loop.
@@ -36,7 +37,7 @@ type Sync struct{}
 // String returns "sync".
 func (Sync) String() string { return "sync" }
 
-func (Sync) newExecutor(s *Server) executor { return syncExecutor{s} }
+func (Sync) newExecutor(s *Server, _ net.Addr) executor { return syncExecutor{s} }
 
 type syncExecutor struct{ s *Server }
 
@@ -62,7 +63,7 @@ func (g Goroutine) String() string {
 	return "goroutine"
 }
 
-func (g Goroutine) newExecutor(s *Server) executor {
+func (g Goroutine) newExecutor(s *Server, _ net.Addr) executor {
 	return &goroutineExecutor{s: s, isDaemon: g.Daemon}
 }
 
@@ -123,7 +124,7 @@ func (p Pool) queue() int {
 	return p.Queue
 }
 
-func (p Pool) newExecutor(s *Server) executor {
+func (p Pool) newExecutor(s *Server, _ net.Addr) executor {
 	e := &poolExecutor{queue: make(chan *Request, p.queue())}
 	for range p.workers() {
 		e.wg.Go(func() {

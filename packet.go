@@ -23,7 +23,7 @@ func (s *Server) ServePacket(pc net.PacketConn) error {
 
 // readLoop is ServePacket's body: read, admit, dispatch.
 func (s *Server) readLoop(t *trackedSocket) error {
-	ex := s.mode().newExecutor(s)
+	ex := s.mode().newExecutor(s, t.pc.LocalAddr())
 	defer ex.wait()
 	local := t.pc.LocalAddr()
 	var pause time.Duration

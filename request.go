@@ -58,6 +58,7 @@ type Request struct {
 
 	srv     *Server
 	daemon  bool          // not waited for by Shutdown and Close
+	checked bool          // verified already, by the server of a Fork child
 	aborted bool          // the handler returned ErrAbortHandler
 	sc      *statsConn    // stream: Conn with timeouts and counting
 	bw      *bufio.Writer // stream with WriteBufferSize
@@ -155,7 +156,7 @@ func (s *Server) serveRequest(r *Request) {
 
 // admitted verifies a request and readies it for its handler.
 func (s *Server) admitted(r *Request) bool {
-	if !s.verify(r) {
+	if !r.checked && !s.verify(r) {
 		s.stats.rejected.Add(1)
 		return false
 	}
@@ -239,6 +240,10 @@ func panicError(v any) *PanicError {
 // report passes err to HandleError, or logs it.
 func (s *Server) report(remote net.Addr, err error) {
 	s.stats.errors.Add(1)
+	if s.reportTo != nil {
+		s.reportTo.send(encodeReport(err))
+		return
+	}
 	if h := s.HandleError; h != nil {
 		h(remote, err)
 		return

@@ -36,8 +36,9 @@ type Server struct {
 	// Other modes do not use it.
 	EventHandler EventHandler
 
-	// Mode is how requests run concurrently: Sync, Goroutine or Pool.
-	// Nil means Goroutine{}: a goroutine per request, waited for on close.
+	// Mode is how requests run concurrently: Sync, Goroutine, Pool, Event,
+	// Fork or Prefork. Nil means Goroutine{}: a goroutine per request,
+	// waited for on close.
 	Mode Mode
 
 	// Logger receives the server's own log records and those of the
@@ -153,6 +154,13 @@ type Server struct {
 	nextID     atomic.Uint64
 	stats      counters
 	pools      bufferPools
+	forced     chan struct{} // closed when requests are forced closed
+	procs      map[int]struct{}
+
+	// In a child process of Fork or Prefork mode:
+	reportTo   *childInfo // a Fork child forwards reports to the server
+	inWorker   bool       // a Prefork worker, serving in workerMode
+	workerMode Mode
 }
 
 // Server states.
@@ -170,6 +178,9 @@ func (s *Server) network() string {
 }
 
 func (s *Server) mode() Mode {
+	if s.inWorker {
+		return s.workerMode
+	}
 	if s.Mode == nil {
 		return Goroutine{}
 	}
@@ -211,6 +222,7 @@ func (s *Server) initLocked() {
 		return
 	}
 	s.done = make(chan struct{})
+	s.forced = make(chan struct{})
 	s.listeners = make(map[*trackedSocket]struct{})
 	s.conns = make(map[*Request]struct{})
 	s.baseCtx, s.baseCancel = context.WithCancel(context.Background())
@@ -229,8 +241,10 @@ type trackedSocket struct {
 	ev      engine      // Event mode's engine serving the socket, or nil
 }
 
-// An engine serves a socket by means of its own, as Event mode's loops do.
+// An engine serves a socket by means of its own, as Event mode's loops and
+// Prefork's supervisor do.
 type engine interface {
+	serve() error
 	shutdown() // stop taking requests; finish those taken
 	close()    // stop at once
 }
@@ -386,7 +400,13 @@ func (s *Server) closeListened() error {
 // force closes every socket and connection and cancels request contexts.
 func (s *Server) force() error {
 	s.mu.Lock()
+	s.initLocked()
 	s.state.Store(serverClosed)
+	select {
+	case <-s.forced:
+	default:
+		close(s.forced)
+	}
 	var err error
 	for t := range s.listeners {
 		if cerr := t.close(); cerr != nil && err == nil {

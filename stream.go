@@ -27,20 +27,20 @@ func (s *Server) Serve(l net.Listener) error {
 
 // serve runs the loop that fits t's kind of socket.
 func (s *Server) serve(t *trackedSocket) error {
-	ev, isEvent := s.mode().(Event)
+	if ci := s.childRole(); ci != nil {
+		return s.serveAsChild(ci, t)
+	}
+	_, isEvent := s.mode().(Event)
 	if isEvent && s.EventHandler == nil || !isEvent && s.Handler == nil {
 		t.close()
 		return ErrNoHandler
 	}
-	var e *eventEngine
-	if isEvent {
-		var err error
-		if e, err = s.newEventEngine(t, ev); err != nil {
-			t.close()
-			return err
-		}
-		t.ev = e
+	e, err := s.newEngine(t)
+	if err != nil {
+		t.close()
+		return err
 	}
+	t.ev = e
 	if !s.track(t, true) {
 		t.close()
 		return ErrServerClosed
@@ -58,9 +58,23 @@ func (s *Server) serve(t *trackedSocket) error {
 	return s.readLoop(t)
 }
 
+// newEngine makes the engine that serves t by means of its own, for the
+// modes that have one (Event, and Prefork's supervisor), or returns nil.
+func (s *Server) newEngine(t *trackedSocket) (engine, error) {
+	switch m := s.mode().(type) {
+	case Event:
+		return s.newEventEngine(t, m)
+	case Prefork:
+		return s.newSupervisor(t, m)
+	case Fork:
+		return nil, forkSupported()
+	}
+	return nil, nil
+}
+
 // acceptLoop is Serve's body: accept, admit, dispatch.
 func (s *Server) acceptLoop(l net.Listener) error {
-	ex := s.mode().newExecutor(s)
+	ex := s.mode().newExecutor(s, l.Addr())
 	defer ex.wait()
 	var pause time.Duration
 	for {

@@ -400,12 +400,16 @@ func indexOf(list [][]byte, p []byte) int {
 }
 
 // churnWorker connects, sends one request, reads its reply and closes,
-// again and again.
+// again and again; with -rate, at its open-loop times, latency including
+// the connect.
 func (l *load) churnWorker(ctx context.Context, id int) {
 	p := newPayloads(id, l.cfg.size)
 	reply := make([]byte, l.cfg.size)
-	for ctx.Err() == nil && l.take(1) == 1 {
-		t0 := time.Now()
+	for seq := 0; ctx.Err() == nil && l.take(1) == 1; seq++ {
+		t0, ok := l.pace(ctx, seq)
+		if !ok {
+			return
+		}
 		c := l.redial(ctx, id)
 		if c == nil {
 			return

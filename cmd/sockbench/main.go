@@ -98,7 +98,7 @@ func parseFlags(args []string, usage io.Writer) (*config, error) {
 	fs.DurationVar(&cfg.duration, "d", 10*time.Second, "duration (ignored with -n)")
 	fs.Int64Var(&cfg.requests, "n", 0, "total requests, instead of -d")
 	fs.IntVar(&cfg.pipeline, "pipeline", 1, "requests in flight per connection (echo)")
-	fs.Float64Var(&cfg.rate, "rate", 0, "open-loop arrival rate in requests/s over all connections (echo; 0: closed loop)")
+	fs.Float64Var(&cfg.rate, "rate", 0, "open-loop arrival rate in requests/s over all connections (echo and churn; 0: closed loop)")
 	fs.DurationVar(&cfg.timeout, "timeout", 5*time.Second, "how long a reply may take before it counts as a timeout")
 	fs.IntVar(&cfg.procs, "procs", 1, "processes to spread idle connections over (idle)")
 	fs.BoolVar(&cfg.jsonOut, "json", false, "print the result as JSON")

@@ -9,6 +9,11 @@
 // "listening on URL", with the bound address, once it is ready to handle
 // signals. SIGINT or SIGTERM shuts it down gracefully within -grace (a
 // second signal forces it); it exits 0 after a clean shutdown.
+//
+// With -mode fork each request is served by a new sockserve process (the
+// pid service shows it), at most -max-children at once, with -spares
+// started ahead; with -mode prefork, -workers sockserve processes share
+// the sockets. The first process stays the one to signal.
 package main
 
 import (
@@ -52,6 +57,9 @@ type config struct {
 	mode        string
 	workers     int
 	loops       int
+	maxChildren int
+	spares      int
+	perChild    int
 	idleTimeout time.Duration
 	allow       []netip.Prefix
 	logFormat   string
@@ -75,9 +83,12 @@ func parseFlags(args []string, usage io.Writer) (*config, error) {
 		cfg.listen = append(cfg.listen, listenURL{network, address})
 		return nil
 	})
-	fs.StringVar(&cfg.mode, "mode", "goroutine", "concurrency: sync, goroutine, pool or event")
-	fs.IntVar(&cfg.workers, "workers", 0, "workers in pool mode (default 4 × GOMAXPROCS)")
+	fs.StringVar(&cfg.mode, "mode", "goroutine", "concurrency: "+strings.Join(modeNames, ", "))
+	fs.IntVar(&cfg.workers, "workers", 0, "pool mode: worker goroutines (default 4 × GOMAXPROCS); prefork mode: worker processes (default GOMAXPROCS)")
 	fs.IntVar(&cfg.loops, "loops", 0, "event loops in event mode (default GOMAXPROCS)")
+	fs.IntVar(&cfg.maxChildren, "max-children", 40, "fork mode: most child processes alive at once")
+	fs.IntVar(&cfg.spares, "spares", 0, "fork mode: started, idle children kept ready")
+	fs.IntVar(&cfg.perChild, "requests-per-child", 1, "fork mode: requests a child serves before it exits")
 	fs.DurationVar(&cfg.idleTimeout, "idle-timeout", 0, "close stream connections idle this long (0: never)")
 	fs.Func("allow", "serve only clients in this CIDR (repeatable); others are rejected", func(s string) error {
 		p, err := netip.ParsePrefix(s)
@@ -108,6 +119,12 @@ func parseFlags(args []string, usage io.Writer) (*config, error) {
 		return nil, fmt.Errorf("-workers must not be negative, got %d", cfg.workers)
 	case cfg.loops < 0:
 		return nil, fmt.Errorf("-loops must not be negative, got %d", cfg.loops)
+	case cfg.maxChildren < 1:
+		return nil, fmt.Errorf("-max-children must be at least 1, got %d", cfg.maxChildren)
+	case cfg.spares < 0 || cfg.spares > cfg.maxChildren:
+		return nil, fmt.Errorf("-spares must be between 0 and -max-children (%d), got %d", cfg.maxChildren, cfg.spares)
+	case cfg.perChild < 1:
+		return nil, fmt.Errorf("-requests-per-child must be at least 1, got %d", cfg.perChild)
 	case cfg.idleTimeout < 0 || cfg.grace < 0:
 		return nil, errors.New("-idle-timeout and -grace must not be negative")
 	case cfg.logFormat != "text" && cfg.logFormat != "json":
@@ -142,9 +159,15 @@ func parseMode(cfg *config) (socketserver.Mode, error) {
 		return socketserver.Pool{Workers: cfg.workers}, nil
 	case "event":
 		return socketserver.Event{Loops: cfg.loops}, nil
+	case "fork":
+		return socketserver.Fork{MaxChildren: cfg.maxChildren, Spares: cfg.spares, MaxRequestsPerChild: cfg.perChild}, nil
+	case "prefork":
+		return socketserver.Prefork{Workers: cfg.workers}, nil
 	}
-	return nil, fmt.Errorf("unknown -mode %q (want sync, goroutine, pool or event)", cfg.mode)
+	return nil, fmt.Errorf("unknown -mode %q (want %s)", cfg.mode, strings.Join(modeNames, ", "))
 }
+
+var modeNames = []string{"sync", "goroutine", "pool", "event", "fork", "prefork"}
 
 // run binds every listener, announces them, serves until a signal or a
 // failure, and shuts down.
@@ -193,7 +216,9 @@ func run(cfg *config, stdout, stderr io.Writer) error {
 
 	served := make(chan error, len(servers))
 	for i, srv := range servers {
-		fmt.Fprintf(stdout, "listening on %s\n", urls[i])
+		if !socketserver.IsChild() { // a fork child or prefork worker says nothing
+			fmt.Fprintf(stdout, "listening on %s\n", urls[i])
+		}
 		go func() { served <- srv.ListenAndServe() }()
 	}
 	if f, ok := stdout.(interface{ Sync() error }); ok {
@@ -201,14 +226,19 @@ func run(cfg *config, stdout, stderr io.Writer) error {
 	}
 
 	var failure error
+	running := len(servers)
 	select {
 	case sig := <-signals:
 		logger.Info("sockserve: shutting down", "signal", sig.String(), "grace", cfg.grace)
 	case err := <-served:
 		failure = err // a listener failed: stop the others too
+		running--
 	}
 	if err := shutdown(servers, cfg.grace, signals, logger); err != nil && failure == nil {
 		failure = err
+	}
+	for range running { // each server has cleaned up: socket files removed
+		<-served
 	}
 	return failure
 }

@@ -187,13 +187,13 @@ func shortDir(t *testing.T) string {
 
 // Every service over every transport in every mode; SIGTERM exits 0.
 func TestServices(t *testing.T) {
-	for _, mode := range []string{"sync", "goroutine", "pool", "event"} {
+	for _, mode := range []string{"sync", "goroutine", "pool", "event", "fork", "fork+spares", "prefork"} {
 		t.Run(mode, func(t *testing.T) {
 			t.Parallel()
 			for _, svc := range []string{"echo", "upper", "pid", "discard", "daytime"} {
 				listen := listenArgs(shortDir(t), mode)
-				args := append([]string{"-service", svc, "-mode", mode, "-workers", "2", "-loops", "2"}, listen...)
-				p := startServe(t, len(listen)/2, args...)
+				args := append(modeArgs(mode), "-service", svc)
+				p := startServe(t, len(listen)/2, append(args, listen...)...)
 				pid := strconv.Itoa(p.cmd.Process.Pid)
 				for _, url := range p.urls {
 					msg := "hello from " + url + "\n"
@@ -205,6 +205,9 @@ func TestServices(t *testing.T) {
 						want = strings.ToUpper(msg)
 					case "pid":
 						want = pid + ": " + msg
+						if strings.HasPrefix(mode, "fork") || mode == "prefork" {
+							want = "" // checked below: another process
+						}
 					}
 					if svc == "discard" {
 						c := dialURL(t, url)
@@ -234,6 +237,12 @@ func TestServices(t *testing.T) {
 						}
 						continue
 					}
+					if want == "" {
+						if served, rest, _ := strings.Cut(got, ": "); served == pid || rest != msg {
+							t.Errorf("%s pid in %s mode: got %q, want another process than %s", url, mode, got, pid)
+						}
+						continue
+					}
 					if got != want {
 						t.Errorf("%s %s: got %q, want %q", url, svc, got, want)
 					}
@@ -251,6 +260,17 @@ func TestServices(t *testing.T) {
 			}
 		})
 	}
+}
+
+// modeArgs returns the flags for a mode of TestServices.
+func modeArgs(mode string) []string {
+	switch mode {
+	case "fork+spares":
+		return []string{"-mode", "fork", "-spares", "2", "-max-children", "8"}
+	case "fork":
+		return []string{"-mode", "fork", "-max-children", "8"}
+	}
+	return []string{"-mode", mode, "-workers", "2", "-loops", "2"}
 }
 
 // A SIGTERM during a request is a graceful shutdown: the request is

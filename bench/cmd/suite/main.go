@@ -56,6 +56,8 @@ var scenarios = []scenario{
 		load: []string{"-mode", "churn", "-c", "8", "-size", "64"}},
 	{key: "udp", title: "UDP echo, 64 B, 8 clients", network: "udp", conns: 8,
 		load: []string{"-c", "8", "-size", "64"}},
+	{key: "fork-latency", title: "A process per connection: churn at 40 connections/s, 4 clients", network: "tcp", conns: 4, forking: true,
+		load: []string{"-mode", "churn", "-c", "4", "-rate", "40", "-size", "64"}},
 	{key: "idle-10k", title: "Idle memory, 10,000 connections", network: "tcp", conns: 10000, idle: 10000, persistent: true},
 	{key: "idle-18k", title: "Idle memory, 18,000 connections", network: "tcp", conns: 18000, idle: 18000, persistent: true},
 }
@@ -67,6 +69,9 @@ var quickScenarios = []scenario{
 }
 
 func (sc scenario) takes(srv server) bool {
+	if sc.forking != srv.forking && (sc.forking || sc.key != "churn") {
+		return false // forking servers run the churn scenarios only
+	}
 	if sc.network == "udp" {
 		return srv.udp
 	}

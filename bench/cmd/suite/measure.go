@@ -24,6 +24,7 @@ type scenario struct {
 	conns      int
 	persistent bool // holds many connections open
 	idle       int  // > 0: an idle-memory scenario holding this many
+	forking    bool // for the servers that start a process per connection
 }
 
 // A measurement is one server's figures for one round of a scenario.
@@ -238,28 +239,49 @@ func settledRSS(pid int, limit time.Duration) int64 {
 	return last
 }
 
-// cpuSeconds is the CPU time of a process group: user and system time of
-// its live members and zombies, and of the children its leader reaped.
-func (b *bench) cpuSeconds(pgid int) (float64, error) {
+// cpuSeconds is the CPU time of a server: user and system time of the
+// process whose PID is root and of its live descendants and zombies (the
+// workers and children of forking servers, whatever their process group),
+// and of the children it reaped.
+func (b *bench) cpuSeconds(root int) (float64, error) {
 	ents, err := os.ReadDir("/proc")
 	if err != nil {
 		return 0, err
 	}
-	var ticks float64
+	parent := map[int]int{}
+	fields := map[int][]string{}
 	for _, e := range ents {
 		pid, err := strconv.Atoi(e.Name())
 		if err != nil {
 			continue
 		}
-		f, ok := statFields(pid)
-		if !ok || f[2] != strconv.Itoa(pgid) { // field 5, pgrp
+		if f, ok := statFields(pid); ok {
+			fields[pid] = f
+			parent[pid], _ = strconv.Atoi(f[1]) // field 4, ppid
+		}
+	}
+	descends := func(pid int) bool {
+		for range 64 { // bounded: the tree is shallow
+			if pid == root {
+				return true
+			}
+			if pid <= 1 {
+				return false
+			}
+			pid = parent[pid]
+		}
+		return false
+	}
+	var ticks float64
+	for pid, f := range fields {
+		if !descends(pid) {
 			continue
 		}
 		for _, i := range []int{11, 12} { // utime, stime
 			v, _ := strconv.ParseFloat(f[i], 64)
 			ticks += v
 		}
-		if pid == pgid {
+		if pid == root {
 			for _, i := range []int{13, 14} { // cutime, cstime
 				v, _ := strconv.ParseFloat(f[i], 64)
 				ticks += v

@@ -19,12 +19,16 @@ type server struct {
 	// time, or a bounded number of processes: they sit out the scenarios
 	// that hold many connections open.
 	persistent bool
+	// forking marks the servers that start a process per connection: the
+	// scenarios about that cost are theirs alone.
+	forking bool
 }
 
-func sockserve(mode string) func(bin, network string, port, conns int) []string {
+func sockserve(mode string, extra ...string) func(bin, network string, port, conns int) []string {
 	return func(bin, network string, port, conns int) []string {
 		args := []string{filepath.Join(bin, "sockserve"), "-service", "echo", "-mode", mode,
 			"-listen", fmt.Sprintf("%s://127.0.0.1:%d", network, port)}
+		args = append(args, extra...)
 		if mode == "pool" {
 			// A pool serves one connection per worker: size it to the
 			// connections of the scenario (and at least 8, for churn).
@@ -40,6 +44,10 @@ var servers = []server{
 	{name: "socketserver/goroutine", command: sockserve("goroutine"), udp: true, persistent: true},
 	{name: "socketserver/pool", command: sockserve("pool"), udp: true, persistent: true},
 	{name: "socketserver/event", command: sockserve("event"), udp: true, persistent: true},
+	{name: "socketserver/prefork", command: sockserve("prefork", "-workers", "2"), udp: true, persistent: true},
+	{name: "socketserver/fork", command: sockserve("fork"), forking: true},
+	{name: "socketserver/fork+spares", command: sockserve("fork", "-spares", "8"), forking: true},
+	{name: "socketserver/fork+spares+reuse", command: sockserve("fork", "-spares", "4", "-requests-per-child", "50"), forking: true},
 	{name: "go-net", udp: true, persistent: true, command: func(bin, network string, port, _ int) []string {
 		return []string{filepath.Join(bin, "netecho"), "-network", network, "-addr", fmt.Sprintf("127.0.0.1:%d", port)}
 	}},
@@ -52,7 +60,7 @@ var servers = []server{
 	{name: "python/threading", persistent: true, command: func(bin, _ string, port, _ int) []string {
 		return []string{"python3", filepath.Join(bin, "pyecho.py"), "threading", strconv.Itoa(port)}
 	}},
-	{name: "python/forking", command: func(bin, _ string, port, _ int) []string {
+	{name: "python/forking", forking: true, command: func(bin, _ string, port, _ int) []string {
 		return []string{"python3", filepath.Join(bin, "pyecho.py"), "forking", strconv.Itoa(port)}
 	}},
 	{name: "python/udp", udp: true, command: func(bin, _ string, port, _ int) []string {
@@ -67,7 +75,9 @@ var servers = []server{
 // repository, bench its bench module.
 func build(root, bench, bin string) error {
 	steps := [][]string{
-		{root, "go", "build", "-o", filepath.Join(bin, "sockserve"), "./cmd/sockserve"},
+		// Static, as fork mode's children start faster without the dynamic
+		// loader (see README, "Fork and prefork").
+		{root, "env", "CGO_ENABLED=0", "go", "build", "-o", filepath.Join(bin, "sockserve"), "./cmd/sockserve"},
 		{root, "go", "build", "-o", filepath.Join(bin, "sockbench"), "./cmd/sockbench"},
 		{root, "go", "build", "-o", filepath.Join(bin, "respserver"), "./examples/respserver"},
 		{bench, "go", "build", "-o", filepath.Join(bin, "netecho"), "./servers/netecho"},

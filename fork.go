@@ -1,0 +1,277 @@
+package socketserver
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"runtime"
+	"slices"
+	"syscall"
+	"time"
+)
+
+// Fork serves each request in an operating-system process of its own, as
+// Python's ForkingMixIn does: a crash, a leak or a hostile input in one
+// request cannot touch the server or the other clients.
+//
+// Go cannot fork a running program, so the server starts its program
+// again (the same executable, arguments and environment) and hands it the
+// request: the accepted connection, or the datagram with the server's
+// socket to reply from. The child runs main as usual; when main builds the
+// Server whose Network and Addr match the parent's and calls Listen,
+// ListenAndServe, Serve or ServePacket, that call serves the handed-over
+// request with the configured Handler instead of binding, and the child
+// process exits. Whatever main does before that runs in every child, so it
+// should reach the Server quickly; IsChild tells main it runs as a child,
+// to skip other work (see the example).
+//
+// A child runs with GOMAXPROCS=1, which makes it start faster, unless the
+// server's environment sets GOMAXPROCS. Starting a process is the cost of
+// this mode: a program built with CGO_ENABLED=0 starts faster, without
+// the dynamic loader. Spares take that cost out of a request's latency;
+// MaxRequestsPerChild shares it among several requests.
+//
+// Handler state is per process: a child starts from main, so what one
+// request's handler changes in memory is lost when its child exits, and
+// is never seen by the server or by other requests.
+//
+// VerifyRequest runs in the server, before a child is used. Everything
+// after it runs in the child: Setup, Handle, Finish, ConnState's later
+// states. Errors and panics the child's handler reports reach the server's
+// HandleError as a *ChildError, as does a child that exits with a non-zero
+// status or is killed by a signal. Byte counts in Stats are the child's and
+// are not seen by the server.
+//
+// Children are started in process groups of their own (so that a Ctrl-C
+// on the terminal reaches the server only) and are killed if the server's
+// process dies. The server waits only for the processes it
+// started, never for others of its process's children.
+//
+// Fork is implemented on Linux; elsewhere Serve returns an error wrapping
+// ErrUnsupported.
+type Fork struct {
+	// MaxChildren bounds the child processes alive at once, warm spares
+	// included. When it is reached, the server stops accepting until a
+	// child exits (Python's max_children). Zero means 40.
+	MaxChildren int
+
+	// Spares is how many started, idle children the server keeps ready to
+	// take a request at once, hiding the time a program takes to start.
+	// Zero means none: a child is started for each request.
+	Spares int
+
+	// MaxRequestsPerChild is how many requests a child serves, one after
+	// another, before it exits (as in Apache's prefork). Zero or one means
+	// one: each request has a fresh process.
+	MaxRequestsPerChild int
+
+	// Grace is how long a child has to exit after SIGTERM, when the server
+	// is closed or a graceful Shutdown runs past its deadline, before it is
+	// sent SIGKILL. Zero means 2s.
+	Grace time.Duration
+
+	// Daemon, if true, means Serve, Shutdown and Close do not wait for the
+	// children serving requests (Python's block_on_close = False). They
+	// still end when the server's process does.
+	Daemon bool
+}
+
+// String returns "fork(N)", with the spares if there are any.
+func (f Fork) String() string {
+	if f.Spares > 0 {
+		return fmt.Sprintf("fork(%d, %d spares)", f.maxChildren(), f.Spares)
+	}
+	return fmt.Sprintf("fork(%d)", f.maxChildren())
+}
+
+func (f Fork) maxChildren() int {
+	if f.MaxChildren <= 0 {
+		return 40
+	}
+	return f.MaxChildren
+}
+
+func (f Fork) maxRequests() int { return max(f.MaxRequestsPerChild, 1) }
+
+func (f Fork) grace() time.Duration { return graceOr(f.Grace) }
+
+func (f Fork) newExecutor(s *Server, local net.Addr) executor {
+	return newForkExecutor(s, f, local)
+}
+
+// Prefork serves requests in a fixed number of long-lived worker
+// processes that share the server's socket, each running the same program
+// and serving many requests in its own Mode. It is the model of Apache's
+// prefork MPM and of nginx's workers: requests share a process only with
+// those of the same worker, and a worker that crashes is started again
+// while the others go on serving.
+//
+// The serving process is a supervisor: it binds the socket and starts the
+// workers (as Fork starts children), restarts a worker that exits, with a
+// growing pause when workers keep failing early, and forwards shutdown: a
+// graceful Shutdown sends each worker SIGTERM, upon which the worker shuts
+// down gracefully; Close, or Shutdown's deadline, sends SIGINT (the worker
+// closes at once), then SIGKILL after Grace. ChildPIDs lists the workers.
+//
+// A worker runs main like a Fork child, and the matching Server's
+// Listen, ListenAndServe, Serve or ServePacket serves the inherited socket
+// until SIGTERM or SIGINT; then the worker exits. Hooks run in the
+// worker that serves the request, and Stats counts in each worker.
+//
+// All workers accept from the one socket the supervisor bound, so a worker
+// that dies leaves no queue of unserved connections behind, and the
+// socket stays open while workers restart. Prefork, like Fork, is
+// implemented on Linux.
+type Prefork struct {
+	// Workers is the number of worker processes. Zero means GOMAXPROCS.
+	Workers int
+
+	// Mode is how each worker serves its requests. Nil means Goroutine{}.
+	// It must not be Fork or Prefork.
+	Mode Mode
+
+	// Grace is how long a worker has to exit after SIGINT before it is
+	// sent SIGKILL. Zero means 2s.
+	Grace time.Duration
+}
+
+// String returns "prefork(N)".
+func (p Prefork) String() string {
+	return fmt.Sprintf("prefork(%d, %v)", p.workers(), p.workerMode())
+}
+
+func (p Prefork) workers() int {
+	if p.Workers <= 0 {
+		return runtime.GOMAXPROCS(0)
+	}
+	return p.Workers
+}
+
+func (p Prefork) workerMode() Mode {
+	if p.Mode == nil {
+		return Goroutine{}
+	}
+	return p.Mode
+}
+
+func (p Prefork) grace() time.Duration { return graceOr(p.Grace) }
+
+// newExecutor serves in the workers' mode: a supervisor never gets this
+// far, so only HandleRequest in a worker would.
+func (p Prefork) newExecutor(s *Server, local net.Addr) executor {
+	return p.workerMode().newExecutor(s, local)
+}
+
+func graceOr(d time.Duration) time.Duration {
+	if d <= 0 {
+		return 2 * time.Second
+	}
+	return d
+}
+
+// checkPrefork rejects a worker mode that would start processes itself.
+func (p Prefork) check() error {
+	switch p.Mode.(type) {
+	case Fork, Prefork:
+		return fmt.Errorf("socketserver: Prefork's worker Mode must not be %v", p.Mode)
+	}
+	return nil
+}
+
+// A ChildError reports, to Server.HandleError, a failure in a child process
+// of Fork or Prefork mode: an error or panic its handler reported (Err), or
+// an exit with a non-zero status or by a signal (State).
+type ChildError struct {
+	PID   int              // the child's process ID
+	Err   error            // what the child's handler reported, or nil
+	State *os.ProcessState // how the child exited, if that is the failure
+}
+
+// Error describes the failure.
+func (e *ChildError) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("socketserver: child %d: %v", e.PID, e.Err)
+	}
+	return fmt.Sprintf("socketserver: child %d %s", e.PID, exitDescription(e.State))
+}
+
+// Unwrap returns Err.
+func (e *ChildError) Unwrap() error { return e.Err }
+
+// Signaled reports whether the child was killed by a signal, and which.
+func (e *ChildError) Signaled() (syscall.Signal, bool) {
+	if e.State == nil {
+		return 0, false
+	}
+	ws, ok := e.State.Sys().(syscall.WaitStatus)
+	if !ok || !ws.Signaled() {
+		return 0, false
+	}
+	return ws.Signal(), true
+}
+
+func exitDescription(st *os.ProcessState) string {
+	if st == nil {
+		return "failed"
+	}
+	if ws, ok := st.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return "killed by signal " + ws.Signal().String()
+	}
+	return fmt.Sprintf("exited with status %d", st.ExitCode())
+}
+
+// A childFailure is an error a child's handler reported, carried to the
+// server as text.
+type childFailure struct {
+	msg     string
+	routine bool // the child judged it the ordinary end of a conversation
+}
+
+func (e *childFailure) Error() string { return e.msg }
+
+// IsChild reports whether this process was started by a Server in Fork or
+// Prefork mode, to serve requests for it. main may use it to skip work
+// that only the serving process needs, such as opening an admin listener
+// or printing a banner.
+func IsChild() bool { return currentChild() != nil }
+
+// ChildPIDs returns the process IDs of the children a Server in Fork mode
+// has alive (serving or spare) and of the workers of a Server in Prefork
+// mode, in increasing order.
+func (s *Server) ChildPIDs() []int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	pids := make([]int, 0, len(s.procs))
+	for pid := range s.procs {
+		pids = append(pids, pid)
+	}
+	slices.Sort(pids)
+	return pids
+}
+
+// trackPID adds or removes a child process in ChildPIDs.
+func (s *Server) trackPID(pid int, add bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.procs == nil {
+		s.procs = make(map[int]struct{})
+	}
+	if add {
+		s.procs[pid] = struct{}{}
+	} else {
+		delete(s.procs, pid)
+	}
+}
+
+// childKey names the Server a child process must serve with: the one
+// whose Network and Addr are those of the server that started it.
+func (s *Server) childKey() string { return s.network() + " " + s.Addr }
+
+// A childAddr is the address a child reports from Listen: the server's,
+// which it does not bind.
+type childAddr struct{ network, addr string }
+
+func (a childAddr) Network() string { return a.network }
+func (a childAddr) String() string  { return a.addr }
+
+var _ net.Addr = childAddr{}

@@ -1,0 +1,405 @@
+package socketserver
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// A forkExecutor serves each request in a child process (Fork mode).
+type forkExecutor struct {
+	s     *Server
+	f     Fork
+	local net.Addr
+	spawn *spawner
+	slots chan struct{} // one token per live child: at most MaxChildren
+
+	mu       sync.Mutex
+	live     map[*child]struct{}
+	idle     []*child // spares ready for a job
+	spares   int      // spares started and not yet given a job
+	stopping bool     // wait has begun: no new spares, idle ones retire
+
+	idleReady chan struct{} // a spare became idle (capacity 1)
+	wantSpare chan struct{} // the spare keeper should look (capacity 1)
+	stop      chan struct{} // closed by wait
+	children  sync.WaitGroup
+	done      chan struct{} // closed once every child is reaped
+	held      bool          // Shutdown and Close wait for the children
+}
+
+// A child is one child process of a forkExecutor.
+type child struct {
+	e    *forkExecutor
+	pid  int
+	proc *os.Process
+	ctl  *net.UnixConn
+
+	// Guarded by e.mu.
+	cur   *Request // the request it serves
+	spare bool     // started as a spare, not yet given a job
+	dead  bool
+}
+
+func forkSupported() error { return nil }
+
+func newForkExecutor(s *Server, f Fork, local net.Addr) executor {
+	e := &forkExecutor{
+		s:         s,
+		f:         f,
+		local:     local,
+		spawn:     newSpawner(),
+		slots:     make(chan struct{}, f.maxChildren()),
+		live:      make(map[*child]struct{}),
+		idleReady: make(chan struct{}, 1),
+		wantSpare: make(chan struct{}, 1),
+		stop:      make(chan struct{}),
+		done:      make(chan struct{}),
+	}
+	e.held = !f.Daemon && s.hold()
+	e.children.Add(1) // the keeper, so that done waits for it
+	go e.keepSpares()
+	go e.killOnForce()
+	e.kickKeeper()
+	return e
+}
+
+func (e *forkExecutor) daemon() bool { return e.f.Daemon }
+
+// run verifies r in the server and hands it to a child: an idle spare, or
+// one started for it. While MaxChildren children are alive, it waits for
+// one to exit (or to become idle), holding up the serving loop.
+func (e *forkExecutor) run(r *Request) {
+	s := e.s
+	if !s.verify(r) {
+		s.stats.rejected.Add(1)
+		s.endRequest(r)
+		return
+	}
+	r.setState(StateActive)
+	for {
+		c, err := e.assign(r)
+		if err == nil {
+			return
+		}
+		if c == nil {
+			// No child could be started, or the server was closed first.
+			if !errors.Is(err, ErrServerClosed) {
+				s.report(r.RemoteAddr, err)
+			}
+			s.endRequest(r)
+			return
+		}
+		// The spare died before it took the job: try another.
+		c.retire()
+	}
+}
+
+// assign gives r to a child. It returns the child and a nil error on
+// success; the child and an error if handing over to a spare failed; nil
+// and an error if no child could be had.
+func (e *forkExecutor) assign(r *Request) (*child, error) {
+	j, src := jobOf(r)
+	for {
+		if c := e.takeIdle(r); c != nil {
+			e.kickKeeper()
+			if err := sendFD(c.ctl, j.encode(false), src); err != nil {
+				e.mu.Lock()
+				mine := c.cur == r // else the child exited and ended r
+				if mine {
+					c.cur = nil
+				}
+				e.mu.Unlock()
+				if !mine {
+					return c, nil
+				}
+				return c, err
+			}
+			e.released(r)
+			return c, nil
+		}
+		select {
+		case <-e.idleReady:
+		case e.slots <- struct{}{}:
+			c, err := e.start(r, j, src)
+			if err != nil {
+				<-e.slots
+				return nil, err
+			}
+			e.released(r)
+			return c, nil
+		case <-e.s.forced:
+			return nil, ErrServerClosed
+		}
+	}
+}
+
+// released closes the server's copy of r's connection, now that a child
+// has its own.
+func (e *forkExecutor) released(r *Request) {
+	if r.Conn != nil {
+		r.Conn.Close()
+	}
+}
+
+// jobOf describes r as a job, with the connection or socket to pass.
+func jobOf(r *Request) (*job, syscall.Conn) {
+	if r.Conn != nil {
+		src, _ := r.Conn.(syscall.Conn)
+		return &job{kind: jobStream}, src
+	}
+	j := &job{kind: jobPacket, packet: r.Packet}
+	if _, unnamed := r.RemoteAddr.(UnnamedAddr); !unnamed {
+		j.remote = r.RemoteAddr.String()
+	}
+	src, _ := r.PacketConn.(syscall.Conn)
+	return j, src
+}
+
+// takeIdle returns an idle spare, marked as serving r, or nil.
+func (e *forkExecutor) takeIdle(r *Request) *child {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for len(e.idle) > 0 {
+		c := e.idle[0]
+		e.idle = e.idle[1:]
+		if c.dead {
+			continue
+		}
+		c.cur = r
+		if c.spare {
+			c.spare = false
+			e.spares--
+		}
+		return c
+	}
+	return nil
+}
+
+// start starts a child, with a slot already taken: a spare if r is nil,
+// otherwise one that serves r first, inheriting its descriptor.
+func (e *forkExecutor) start(r *Request, j *job, src syscall.Conn) (*child, error) {
+	ctl, childEnd, err := socketPair()
+	if err != nil {
+		return nil, err
+	}
+	defer syscall.Close(childEnd)
+	if r != nil {
+		if src == nil {
+			ctl.Close()
+			return nil, fmt.Errorf("%w: cannot pass a %T to a child process", ErrUnsupported, r.Conn)
+		}
+		// The job waits in the socket until the child reads it.
+		if _, err := ctl.Write(j.encode(true)); err != nil {
+			ctl.Close()
+			return nil, err
+		}
+	}
+	proc, err := e.s.startChild(e.spawn, "fork", e.local, childEnd, src, syscall.SIGKILL)
+	if err != nil {
+		ctl.Close()
+		return nil, err
+	}
+	c := &child{e: e, pid: proc.Pid, proc: proc, ctl: ctl, cur: r, spare: r == nil}
+	e.mu.Lock()
+	e.live[c] = struct{}{}
+	if c.spare {
+		e.spares++
+	}
+	e.mu.Unlock()
+	e.s.trackPID(c.pid, true)
+	e.children.Add(1)
+	go c.watch()
+	return c, nil
+}
+
+// watch follows a child's messages until its control socket closes, then
+// reaps it (that process only) and settles what it was doing.
+func (c *child) watch() {
+	defer c.e.children.Done()
+	buf := make([]byte, 2*maxReportLen+64)
+	for {
+		n, err := c.ctl.Read(buf)
+		if err != nil || n == 0 {
+			break
+		}
+		c.handle(buf[:n])
+	}
+	c.ctl.Close()
+	st, _ := c.proc.Wait()
+	c.exited(st)
+}
+
+// handle acts on one message from the child.
+func (c *child) handle(msg []byte) {
+	e, s := c.e, c.e.s
+	switch msg[0] {
+	case msgReady:
+		e.mu.Lock()
+		if c.cur != nil { // a child started for a job is ready for it
+			e.mu.Unlock()
+			return
+		}
+		if e.stopping {
+			e.mu.Unlock()
+			c.retire()
+			return
+		}
+		e.idle = append(e.idle, c)
+		e.mu.Unlock()
+		select {
+		case e.idleReady <- struct{}{}:
+		default:
+		}
+	case msgDone:
+		e.mu.Lock()
+		r := c.cur
+		c.cur = nil
+		e.mu.Unlock()
+		if r != nil {
+			s.endRequest(r)
+		}
+	case msgError, msgPanic:
+		e.mu.Lock()
+		r := c.cur
+		e.mu.Unlock()
+		var remote net.Addr
+		if r != nil {
+			remote = r.RemoteAddr
+		}
+		s.report(remote, &ChildError{PID: c.pid, Err: decodeReport(msg)})
+	}
+}
+
+// retire closes the child's control socket: an idle child exits.
+func (c *child) retire() { c.ctl.Close() }
+
+// exited settles a child that was reaped: it frees its slot, reports a
+// failure, and ends the request it was serving.
+func (c *child) exited(st *os.ProcessState) {
+	e, s := c.e, c.e.s
+	e.mu.Lock()
+	delete(e.live, c)
+	c.dead = true
+	if c.spare {
+		e.spares--
+	}
+	r := c.cur
+	c.cur = nil
+	e.mu.Unlock()
+	s.trackPID(c.pid, false)
+	<-e.slots
+	if st != nil && !st.Success() {
+		var remote net.Addr
+		if r != nil {
+			remote = r.RemoteAddr
+		}
+		s.report(remote, &ChildError{PID: c.pid, State: st})
+	}
+	if r != nil {
+		s.endRequest(r)
+	}
+	e.kickKeeper()
+}
+
+// kickKeeper asks the spare keeper to top the spares up.
+func (e *forkExecutor) kickKeeper() {
+	select {
+	case e.wantSpare <- struct{}{}:
+	default:
+	}
+}
+
+// keepSpares starts spares while fewer than Spares are idle or starting
+// and slots are free.
+func (e *forkExecutor) keepSpares() {
+	defer e.children.Done()
+	var pause time.Duration
+	for {
+		select {
+		case <-e.stop:
+			return
+		case <-e.wantSpare:
+		}
+		for e.spareWanted() {
+			select {
+			case e.slots <- struct{}{}:
+			case <-e.stop:
+				return
+			}
+			if _, err := e.start(nil, nil, nil); err != nil {
+				<-e.slots
+				pause = pauseGrowth(pause)
+				e.s.logger().Error("socketserver: starting a spare child failed; retrying", "err", err, "retry_in", pause)
+				if !e.s.sleep(pause) {
+					return
+				}
+				continue
+			}
+			pause = 0
+		}
+	}
+}
+
+func (e *forkExecutor) spareWanted() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return !e.stopping && e.spares < e.f.Spares
+}
+
+// killOnForce sends the children SIGTERM when the server is closed (or a
+// Shutdown passes its deadline), and SIGKILL to those alive after Grace.
+func (e *forkExecutor) killOnForce() {
+	select {
+	case <-e.s.forced:
+	case <-e.done:
+		return
+	}
+	e.signalAll(syscall.SIGTERM)
+	t := time.NewTimer(e.f.grace())
+	defer t.Stop()
+	select {
+	case <-t.C:
+		e.signalAll(syscall.SIGKILL)
+	case <-e.done:
+	}
+}
+
+func (e *forkExecutor) signalAll(sig syscall.Signal) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for c := range e.live {
+		c.proc.Signal(sig) // through a pidfd: never another process
+	}
+}
+
+// wait retires the spares and, unless the mode is a daemon one, waits
+// until every child has exited and been reaped.
+func (e *forkExecutor) wait() {
+	e.mu.Lock()
+	e.stopping = true
+	idle := e.idle
+	e.idle = nil
+	e.mu.Unlock()
+	close(e.stop)
+	for _, c := range idle {
+		c.retire()
+	}
+	finish := func() {
+		e.children.Wait()
+		e.spawn.stop()
+		close(e.done)
+		if e.held {
+			e.s.unhold()
+		}
+	}
+	if e.f.Daemon {
+		go finish()
+		return
+	}
+	finish()
+}
