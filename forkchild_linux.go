@@ -253,7 +253,9 @@ func (s *Server) serveJob(j *job) {
 		}
 		s.stats.bytesIn.Add(int64(len(j.packet)))
 	}
-	r.checked = true // by the server, before it handed the request over
+	// The server verified the request, unless it had to leave that to the
+	// child: see forkExecutor.run.
+	r.checked = s.TLSConfig == nil && s.WrapConn == nil
 	if !s.admit(r) {
 		if r.Conn != nil {
 			r.Conn.Close()

@@ -75,10 +75,18 @@ func (e *forkExecutor) daemon() bool { return e.f.Daemon }
 // one to exit (or to become idle), holding up the serving loop.
 func (e *forkExecutor) run(r *Request) {
 	s := e.s
-	if !s.verify(r) {
-		s.stats.rejected.Add(1)
-		s.endRequest(r)
-		return
+	// With TLS or WrapConn the client is known only after the handshake
+	// or the header, which the child reads: it verifies then.
+	if s.TLSConfig == nil && s.WrapConn == nil {
+		if !s.admitAddr(r) {
+			s.endRequest(r)
+			return
+		}
+		if !s.verify(r) {
+			s.stats.rejected.Add(1)
+			s.endRequest(r)
+			return
+		}
 	}
 	r.setState(StateActive)
 	for {

@@ -3,10 +3,12 @@ package socketserver
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"runtime"
 	"runtime/debug"
 	"slices"
@@ -56,14 +58,22 @@ type Request struct {
 	// writes to it with the server's checks and counts.
 	PacketConn net.PacketConn
 
-	srv     *Server
-	daemon  bool          // not waited for by Shutdown and Close
-	checked bool          // verified already, by the server of a Fork child
-	aborted bool          // the handler returned ErrAbortHandler
-	sc      *statsConn    // stream: Conn with timeouts and counting
-	bw      *bufio.Writer // stream with WriteBufferSize
-	dio     *datagramIO   // datagram reader and reply
-	pbuf    *[]byte       // datagram buffer, from the pool
+	// TLS is the state of a TLS connection once its handshake is done (it
+	// is, when VerifyRequest and the handler run): the negotiated protocol
+	// (ALPN) and, with client authentication, the verified peer
+	// certificates. Nil without TLS.
+	TLS *tls.ConnectionState
+
+	srv       *Server
+	daemon    bool          // not waited for by Shutdown and Close
+	checked   bool          // verified already, by the server of a Fork child
+	raw       net.Conn      // the accepted connection, under any wrapping
+	countedIP netip.Addr    // counted against MaxConnsPerIP
+	aborted   bool          // the handler returned ErrAbortHandler
+	sc        *statsConn    // stream: Conn with timeouts and counting
+	bw        *bufio.Writer // stream with WriteBufferSize
+	dio       *datagramIO   // datagram reader and reply
+	pbuf      *[]byte       // datagram buffer, from the pool
 
 	ctxMu  sync.Mutex
 	ctx    context.Context // made on first use: most handlers never ask
@@ -156,6 +166,9 @@ func (s *Server) serveRequest(r *Request) {
 
 // admitted verifies a request and readies it for its handler.
 func (s *Server) admitted(r *Request) bool {
+	if r.Conn != nil && !s.openConn(r) {
+		return false
+	}
 	if !r.checked && !s.verify(r) {
 		s.stats.rejected.Add(1)
 		return false

@@ -2,9 +2,11 @@ package socketserver
 
 import (
 	"context"
+	"crypto/tls"
 	"io/fs"
 	"log/slog"
 	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -119,6 +121,36 @@ type Server struct {
 	// Unix sockets.
 	ReusePort bool
 
+	// TLSConfig, if not nil, serves stream connections over TLS (Sync,
+	// Goroutine, Pool, Fork and Prefork modes). The handshake runs on the
+	// goroutine serving the connection, before VerifyRequest, within
+	// TLSHandshakeTimeout; the request's TLS field then holds its state,
+	// and with ClientAuth the verified client certificates. To reload
+	// certificates without a restart, set GetCertificate (see CertFiles).
+	TLSConfig *tls.Config
+
+	// TLSHandshakeTimeout bounds the TLS handshake. Zero means 10s.
+	TLSHandshakeTimeout time.Duration
+
+	// WrapConn, if not nil, is applied to each accepted stream connection
+	// on the goroutine serving it, before the TLS handshake and
+	// VerifyRequest: the connection it returns is served instead, and its
+	// RemoteAddr is the client's. It is how the PROXY protocol plugs in
+	// (package proxyproto). An error closes the connection and is
+	// reported.
+	WrapConn func(net.Conn) (net.Conn, error)
+
+	// MaxConnsPerIP, if positive, is how many stream connections one
+	// client IP address may have open; more are closed at once and
+	// counted in Stats().OverIPLimit. The address is the one WrapConn
+	// gives, if any.
+	MaxConnsPerIP int
+
+	// FirstByteTimeout, if positive, closes a stream connection whose
+	// first byte does not arrive within that time of its acceptance:
+	// clients that connect and say nothing (or drip) are cut off.
+	FirstByteTimeout time.Duration
+
 	// MaxConns, if positive, is how many stream connections the server
 	// serves at once. A connection accepted beyond it is closed at once
 	// and counted in Stats().OverLimit. (With several listeners the count
@@ -156,6 +188,7 @@ type Server struct {
 	pools      bufferPools
 	forced     chan struct{} // closed when requests are forced closed
 	procs      map[int]struct{}
+	perIP      map[netip.Addr]int
 
 	// In a child process of Fork or Prefork mode:
 	reportTo   *childInfo // a Fork child forwards reports to the server
@@ -422,7 +455,7 @@ func (s *Server) force() error {
 		err = cerr
 	}
 	for _, r := range conns {
-		r.Conn.Close()
+		r.raw.Close() // r.Conn may be changing hands on its own goroutine
 	}
 	s.baseCancel()
 	return err

@@ -10,6 +10,8 @@ type Stats struct {
 	TotalPackets  int64 // datagrams taken as requests
 	Rejected      int64 // requests VerifyRequest refused
 	OverLimit     int64 // connections closed at once for passing MaxConns
+	OverIPLimit   int64 // connections closed at once for passing MaxConnsPerIP
+	TLSFailures   int64 // TLS handshakes that failed (also reported as errors)
 	Errors        int64 // errors and panics reported to HandleError
 	Truncated     int64 // datagrams dropped for exceeding MaxPacketSize
 	BytesIn       int64 // bytes read from clients through Reader, and datagram bytes
@@ -21,7 +23,8 @@ type counters struct {
 	activeConns, totalConns     atomic.Int64
 	activePackets, totalPackets atomic.Int64
 	rejected, errors, truncated atomic.Int64
-	overLimit                   atomic.Int64
+	overLimit, overIPLimit      atomic.Int64
+	tlsFailures                 atomic.Int64
 	bytesIn, bytesOut           atomic.Int64
 }
 
@@ -36,6 +39,8 @@ func (s *Server) Stats() Stats {
 		TotalPackets:  c.totalPackets.Load(),
 		Rejected:      c.rejected.Load(),
 		OverLimit:     c.overLimit.Load(),
+		OverIPLimit:   c.overIPLimit.Load(),
+		TLSFailures:   c.tlsFailures.Load(),
 		Errors:        c.errors.Load(),
 		Truncated:     c.truncated.Load(),
 		BytesIn:       c.bytesIn.Load(),

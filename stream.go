@@ -35,6 +35,10 @@ func (s *Server) serve(t *trackedSocket) error {
 		t.close()
 		return ErrNoHandler
 	}
+	if err := s.checkStreamOptions(); err != nil && t.ln != nil {
+		t.close()
+		return err
+	}
 	e, err := s.newEngine(t)
 	if err != nil {
 		t.close()
@@ -171,6 +175,7 @@ func (s *Server) newStreamRequest(c net.Conn, daemon bool) *Request {
 		RemoteAddr: c.RemoteAddr(),
 		LocalAddr:  c.LocalAddr(),
 		Conn:       c,
+		raw:        c,
 		srv:        s,
 		daemon:     daemon,
 	}
@@ -189,6 +194,9 @@ func (s *Server) prepareIO(r *Request) {
 		return
 	}
 	r.sc = &statsConn{Conn: r.Conn, srv: s}
+	if s.FirstByteTimeout > 0 {
+		r.sc.firstBy = time.Now().Add(s.FirstByteTimeout)
+	}
 	if s.IdleTimeout > 0 {
 		r.sc.idle = newIdleTimer(r.Conn, s.IdleTimeout)
 	}
@@ -204,6 +212,7 @@ func (s *Server) prepareIO(r *Request) {
 func (s *Server) endRequest(r *Request) {
 	if r.Conn != nil {
 		s.closeConn(r)
+		s.releaseAddr(r)
 		s.stats.activeConns.Add(-1)
 		if r.sc != nil && r.sc.idle != nil {
 			r.sc.idle.stop()
@@ -258,16 +267,31 @@ func (s *Server) closeConn(r *Request) {
 // Writer: counted, with per-operation timeouts and an idle timer.
 type statsConn struct {
 	net.Conn
-	srv  *Server
-	idle *idleTimer
+	srv     *Server
+	idle    *idleTimer
+	firstBy time.Time // FirstByteTimeout's deadline, until a byte came
 }
 
-// Read reads from the connection within ReadTimeout, counting the bytes.
+// Read reads from the connection within ReadTimeout (and, until the first
+// byte, FirstByteTimeout), counting the bytes.
 func (c *statsConn) Read(p []byte) (int, error) {
-	if d := c.srv.ReadTimeout; d > 0 {
+	switch d := c.srv.ReadTimeout; {
+	case !c.firstBy.IsZero():
+		dl := c.firstBy
+		if next := time.Now().Add(d); d > 0 && next.Before(dl) {
+			dl = next
+		}
+		c.Conn.SetReadDeadline(dl)
+	case d > 0:
 		c.Conn.SetReadDeadline(time.Now().Add(d))
 	}
 	n, err := c.Conn.Read(p)
+	if n > 0 && !c.firstBy.IsZero() {
+		c.firstBy = time.Time{}
+		if c.srv.ReadTimeout <= 0 {
+			c.Conn.SetReadDeadline(time.Time{})
+		}
+	}
 	c.srv.stats.bytesIn.Add(int64(n))
 	return n, c.idle.after(n, err)
 }

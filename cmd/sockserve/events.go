@@ -44,6 +44,22 @@ func (h lineEvents) OnData(c *socketserver.EventConn, in []byte) int {
 	return len(in)
 }
 
+type whoamiEvents struct{ socketserver.EventHandlerBase }
+
+func (whoamiEvents) OnOpen(c *socketserver.EventConn) {
+	if !c.Datagram() {
+		c.Write(fmt.Appendf(nil, "%s\n", c.RemoteAddr()))
+		c.Close()
+	}
+}
+
+func (whoamiEvents) OnData(c *socketserver.EventConn, in []byte) int {
+	if c.Datagram() {
+		c.Write(fmt.Appendf(nil, "%s\n", c.RemoteAddr()))
+	}
+	return len(in)
+}
+
 type daytimeEvents struct{ socketserver.EventHandlerBase }
 
 func daytime() []byte { return fmt.Appendf(nil, "%s\r\n", time.Now().Format(daytimeLayout)) }

@@ -64,6 +64,7 @@ type config struct {
 	allow       []netip.Prefix
 	logFormat   string
 	grace       time.Duration
+	production
 }
 
 type listenURL struct{ network, address string }
@@ -100,6 +101,7 @@ func parseFlags(args []string, usage io.Writer) (*config, error) {
 	})
 	fs.StringVar(&cfg.logFormat, "log-format", "text", "log format on stderr: text or json")
 	fs.DurationVar(&cfg.grace, "grace", 10*time.Second, "how long a graceful shutdown waits for requests in flight")
+	cfg.production.flags(fs)
 
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -129,6 +131,9 @@ func parseFlags(args []string, usage io.Writer) (*config, error) {
 		return nil, errors.New("-idle-timeout and -grace must not be negative")
 	case cfg.logFormat != "text" && cfg.logFormat != "json":
 		return nil, fmt.Errorf("-log-format must be text or json, got %q", cfg.logFormat)
+	}
+	if err := cfg.production.check(); err != nil {
+		return nil, err
 	}
 	if _, ok := services[cfg.service]; !ok {
 		return nil, fmt.Errorf("unknown service %q (want one of %s)", cfg.service, strings.Join(serviceNames(), ", "))
@@ -178,6 +183,23 @@ func run(cfg *config, stdout, stderr io.Writer) error {
 	}
 	logger := slog.New(handler)
 	mode, _ := parseMode(cfg)
+	maxLine = cfg.maxLine
+	if ev, ok := mode.(socketserver.Event); ok {
+		ev.MaxInput = cfg.maxLine
+		mode = ev
+	}
+	tlsCfg, certs, err := cfg.tlsConfig()
+	if err != nil {
+		return err
+	}
+	var admin *adminServer
+	if cfg.admin != "" && !socketserver.IsChild() {
+		if admin, err = newAdmin(cfg.admin); err != nil {
+			return err
+		}
+		go admin.serve(logger)
+		defer admin.close()
+	}
 
 	servers := make([]*socketserver.Server, len(cfg.listen))
 	urls := make([]string, len(cfg.listen))
@@ -201,6 +223,10 @@ func run(cfg *config, stdout, stderr io.Writer) error {
 		if len(cfg.allow) > 0 {
 			srv.VerifyRequest = socketserver.AllowNetworks(cfg.allow...)
 		}
+		if isStreamNetwork(l.network) {
+			cfg.production.apply(srv, tlsCfg)
+		}
+
 		addr, err := srv.Listen()
 		if err != nil {
 			closeAll()
@@ -208,11 +234,21 @@ func run(cfg *config, stdout, stderr io.Writer) error {
 		}
 		servers[i] = srv
 		urls[i] = sockurl.String(l.network, addr.String())
+		if admin != nil {
+			if err := admin.instrument(srv, urls[i]); err != nil {
+				closeAll()
+				return err
+			}
+		}
 	}
 
 	signals := make(chan os.Signal, 2)
 	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(signals)
+	if certs != nil {
+		stop := reloadOnSIGHUP(certs, logger)
+		defer stop()
+	}
 
 	served := make(chan error, len(servers))
 	for i, srv := range servers {
@@ -230,6 +266,16 @@ func run(cfg *config, stdout, stderr io.Writer) error {
 	select {
 	case sig := <-signals:
 		logger.Info("sockserve: shutting down", "signal", sig.String(), "grace", cfg.grace)
+		if admin != nil {
+			admin.admin.SetReady(false)
+			if cfg.drainDelay > 0 {
+				logger.Info("sockserve: not ready; serving on while balancers notice", "drain_delay", cfg.drainDelay)
+				select {
+				case <-time.After(cfg.drainDelay):
+				case <-signals: // a second signal: no more waiting
+				}
+			}
+		}
 	case err := <-served:
 		failure = err // a listener failed: stop the others too
 		running--
@@ -241,6 +287,42 @@ func run(cfg *config, stdout, stderr io.Writer) error {
 		<-served
 	}
 	return failure
+}
+
+// reloadOnSIGHUP reloads the TLS certificate on each SIGHUP, until stop.
+func reloadOnSIGHUP(certs *socketserver.CertFiles, logger *slog.Logger) (stop func()) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		for {
+			select {
+			case <-hup:
+				if err := certs.Reload(); err != nil {
+					logger.Error("sockserve: reloading the TLS certificate failed; keeping the old one", "err", err)
+				} else {
+					logger.Info("sockserve: TLS certificate reloaded")
+				}
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() {
+		signal.Stop(hup)
+		close(done)
+		<-finished
+	}
+}
+
+func isStreamNetwork(network string) bool {
+	switch network {
+	case "tcp", "tcp4", "tcp6", "unix", "unixpacket":
+		return true
+	}
+	return false
 }
 
 // shutdown shuts every server down at once, within grace; a second signal

@@ -369,6 +369,13 @@ func TestBadInvocations(t *testing.T) {
 		{args: []string{"-service", "echo", "-listen", "tcp://127.0.0.1:0", "-allow", "10.0.0.0/33"}, code: 2, want: "not a CIDR"},
 		{args: []string{"-service", "echo", "-listen", "tcp://127.0.0.1:0", "-log-format", "xml"}, code: 2, want: "-log-format must be text or json"},
 		{args: []string{"-service", "echo", "-bogus"}, code: 2, want: "flag provided but not defined: -bogus"},
+		{args: []string{"-service", "echo", "-listen", "tcp://127.0.0.1:0", "-proxy-protocol"}, code: 2, want: "needs at least one -trusted-proxy"},
+		{args: []string{"-service", "echo", "-listen", "tcp://127.0.0.1:0", "-tls-cert", "c.pem"}, code: 2, want: "-tls-cert and -tls-key go together"},
+		{args: []string{"-service", "echo", "-listen", "tcp://127.0.0.1:0", "-tls-cert", "/nonexistent", "-tls-key", "/nonexistent"}, code: 1, want: "TLS certificate"},
+		{args: []string{"-service", "echo", "-listen", "tcp://127.0.0.1:0", "-drain-delay", "1s"}, code: 2, want: "-drain-delay needs -admin"},
+		{args: []string{"-service", "echo", "-listen", "tcp://127.0.0.1:0", "-admin", "udp://127.0.0.1:0"}, code: 1, want: "-admin must be a tcp:// URL"},
+		{args: []string{"-service", "echo", "-listen", "tcp://127.0.0.1:0", "-mode", "fork", "-spares", "50"}, code: 2, want: "-spares must be between 0 and -max-children"},
+		{args: []string{"-service", "echo", "-listen", "tcp://127.0.0.1:0", "-mode", "event", "-max-conns-per-ip", "2"}, code: 1, want: "not supported"},
 		{args: []string{"-service", "echo", "-listen", "tcp://" + taken.Addr().String()}, code: 1, want: "address already in use"},
 	} {
 		cmd := exec.Command(binary, tc.args...)

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -44,7 +46,18 @@ var services = map[string]service{
 		handler: socketserver.HandlerFunc(serveDaytime),
 		events:  daytimeEvents{},
 	},
+	"whoami": {
+		doc:     "the client's address as the server sees it (behind a PROXY protocol balancer: the original client's)",
+		handler: socketserver.HandlerFunc(serveWhoami),
+		events:  whoamiEvents{},
+	},
 }
+
+// maxLine is the longest line the one-line services take (-max-line).
+var maxLine = 64 << 10
+
+// errLineTooLong ends a request whose line passes maxLine.
+var errLineTooLong = errors.New("line too long")
 
 func serviceNames() []string {
 	names := make([]string, 0, len(services))
@@ -79,11 +92,21 @@ func serveEcho(r *socketserver.Request) error {
 // readLine reads one line, or the whole datagram, newline included if
 // there was one. A stream that ends without a newline gives what came.
 func readLine(r *socketserver.Request) ([]byte, error) {
-	line, err := r.Reader.ReadBytes('\n')
-	if err == io.EOF && (len(line) > 0 || r.Datagram()) {
-		err = nil
+	var line []byte
+	for {
+		chunk, err := r.Reader.ReadSlice('\n')
+		line = append(line, chunk...)
+		if len(line) > maxLine {
+			return nil, fmt.Errorf("%w: more than %d bytes", errLineTooLong, maxLine)
+		}
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		if err == io.EOF && (len(line) > 0 || r.Datagram()) {
+			err = nil
+		}
+		return line, err
 	}
-	return line, err
 }
 
 func serveUpper(r *socketserver.Request) error {
@@ -101,6 +124,11 @@ func servePID(r *socketserver.Request) error {
 		return err
 	}
 	_, err = fmt.Fprintf(r.Writer, "%d: %s", os.Getpid(), line)
+	return err
+}
+
+func serveWhoami(r *socketserver.Request) error {
+	_, err := fmt.Fprintf(r.Writer, "%s\n", r.RemoteAddr)
 	return err
 }
 

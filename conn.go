@@ -1,0 +1,93 @@
+package socketserver
+
+import (
+	"crypto/tls"
+	"fmt"
+	"net/netip"
+	"time"
+)
+
+// openConn readies a stream connection on the goroutine serving it, before
+// VerifyRequest: WrapConn (the PROXY protocol, say), which may change the
+// client's address; the limit of connections per client address; the TLS
+// handshake. It reports whether the request goes on.
+func (s *Server) openConn(r *Request) bool {
+	if s.WrapConn != nil {
+		c, err := s.WrapConn(r.Conn)
+		if err != nil {
+			s.report(r.RemoteAddr, err)
+			return false
+		}
+		r.Conn = c
+		r.RemoteAddr = peerAddr(r.LocalAddr.Network(), c.RemoteAddr())
+		r.LocalAddr = c.LocalAddr()
+	}
+	if !r.checked && !s.admitAddr(r) {
+		return false
+	}
+	if s.TLSConfig != nil {
+		tc := tls.Server(r.Conn, s.TLSConfig)
+		tc.SetDeadline(time.Now().Add(s.tlsHandshakeTimeout()))
+		if err := tc.HandshakeContext(r.Context()); err != nil {
+			s.stats.tlsFailures.Add(1)
+			s.report(r.RemoteAddr, fmt.Errorf("socketserver: TLS handshake: %w", err))
+			return false
+		}
+		tc.SetDeadline(time.Time{})
+		st := tc.ConnectionState()
+		r.TLS = &st
+		r.Conn = tc
+	}
+	return true
+}
+
+func (s *Server) tlsHandshakeTimeout() time.Duration {
+	if s.TLSHandshakeTimeout <= 0 {
+		return 10 * time.Second
+	}
+	return s.TLSHandshakeTimeout
+}
+
+// admitAddr counts r against MaxConnsPerIP. A connection over the limit is
+// counted in Stats().OverIPLimit and refused.
+func (s *Server) admitAddr(r *Request) bool {
+	if s.MaxConnsPerIP <= 0 {
+		return true
+	}
+	ip, ok := addrIP(r.RemoteAddr)
+	if !ok {
+		return true // a Unix client: no address to count
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.perIP == nil {
+		s.perIP = make(map[netip.Addr]int)
+	}
+	if s.perIP[ip] >= s.MaxConnsPerIP {
+		s.stats.overIPLimit.Add(1)
+		return false
+	}
+	s.perIP[ip]++
+	r.countedIP = ip
+	return true
+}
+
+// releaseAddr ends what admitAddr counted.
+func (s *Server) releaseAddr(r *Request) {
+	if !r.countedIP.IsValid() {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.perIP[r.countedIP]--; s.perIP[r.countedIP] <= 0 {
+		delete(s.perIP, r.countedIP)
+	}
+}
+
+// checkStreamOptions rejects options a mode cannot honour.
+func (s *Server) checkStreamOptions() error {
+	if _, ok := s.mode().(Event); ok && (s.TLSConfig != nil || s.WrapConn != nil || s.MaxConnsPerIP > 0 || s.FirstByteTimeout > 0) {
+		return fmt.Errorf("%w: TLSConfig, WrapConn, MaxConnsPerIP and FirstByteTimeout in Event mode", ErrUnsupported)
+	}
+	return nil
+}

@@ -1,0 +1,89 @@
+package socketserver_test
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/socketserver-go/socketserver"
+)
+
+// holdUntilEOF answers "ok" at once and holds the connection until the
+// client closes it.
+var holdUntilEOF = socketserver.HandlerFunc(func(r *socketserver.Request) error {
+	io.WriteString(r.Writer, "ok\n")
+	io.Copy(io.Discard, r.Reader)
+	return nil
+})
+
+// MaxConnsPerIP closes a client's connections over the limit at once and
+// counts them; other addresses are not affected.
+func TestMaxConnsPerIP(t *testing.T) {
+	srv := &socketserver.Server{Addr: "127.0.0.1:0", Handler: holdUntilEOF, MaxConnsPerIP: 2}
+	addr := start(t, srv)
+	greeted := func(c net.Conn) bool {
+		l, _ := bufio.NewReader(c).ReadString('\n')
+		return l == "ok\n"
+	}
+	var held []net.Conn
+	for range 2 {
+		c := dial(t, addr)
+		if !greeted(c) {
+			t.Fatal("a connection within the limit was not served")
+		}
+		held = append(held, c)
+	}
+	if extra := dial(t, addr); greeted(extra) {
+		t.Error("a third connection from 127.0.0.1 was served")
+	}
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}}
+	other, err := d.Dial("tcp", addr.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	other.SetDeadline(time.Now().Add(10 * time.Second))
+	if !greeted(other) {
+		t.Error("a connection from 127.0.0.2 was refused")
+	}
+	if st := srv.Stats(); st.OverIPLimit != 1 {
+		t.Errorf("OverIPLimit = %d, want 1", st.OverIPLimit)
+	}
+	// Closing one frees its place.
+	held[0].Close()
+	waitUntil(t, "the closed connection is released", func() bool { return srv.Stats().ActiveConns == 2 })
+	if again := dial(t, addr); !greeted(again) {
+		t.Error("after one closed, a new connection from 127.0.0.1 was refused")
+	}
+}
+
+// FirstByteTimeout cuts off a client that connects and says nothing; a
+// client that speaks in time is served, however slowly it goes on.
+func TestFirstByteTimeout(t *testing.T) {
+	errs := make(chan error, 4)
+	srv := &socketserver.Server{Addr: "127.0.0.1:0", Handler: echo, FirstByteTimeout: 100 * time.Millisecond,
+		HandleError: func(_ net.Addr, err error) { errs <- err }}
+	addr := start(t, srv)
+	mute := dial(t, addr)
+	if n, err := mute.Read(make([]byte, 1)); n != 0 || err == nil {
+		t.Errorf("a mute client: read %d, %v; want the server to close", n, err)
+	}
+	if err := <-errs; !isTimeoutErr(err) {
+		t.Errorf("reported %v, want a timeout", err)
+	}
+	talker := dial(t, addr)
+	if got := roundTrip(t, talker, "a"); got != "a" {
+		t.Fatal(got)
+	}
+	// Well past the first-byte timeout, the conversation goes on.
+	select {
+	case err := <-errs:
+		t.Fatalf("reported %v", err)
+	case <-time.After(250 * time.Millisecond):
+	}
+	if got := roundTrip(t, talker, "b"); got != "b" {
+		t.Errorf("later: %q", got)
+	}
+}

@@ -1,0 +1,170 @@
+package socketserver_test
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/socketserver-go/socketserver"
+	"github.com/socketserver-go/socketserver/internal/testcert"
+)
+
+// whoAmI answers with the client certificate's name and the protocol ALPN
+// chose, as the handler sees them.
+var whoAmI = socketserver.HandlerFunc(func(r *socketserver.Request) error {
+	name := "anonymous"
+	if r.TLS != nil && len(r.TLS.PeerCertificates) > 0 {
+		name = r.TLS.PeerCertificates[0].Subject.CommonName
+	}
+	_, err := fmt.Fprintf(r.Writer, "%s %s\n", name, r.TLS.NegotiatedProtocol)
+	return err
+})
+
+func TestTLSMutualAuthentication(t *testing.T) {
+	ca := testcert.New(t)
+	var verified atomic.Value
+	srv := &socketserver.Server{
+		Addr:    "127.0.0.1:0",
+		Handler: whoAmI,
+		TLSConfig: &tls.Config{
+			Certificates: []tls.Certificate{ca.Issue(t, "server", false)},
+			ClientCAs:    ca.Pool,
+			ClientAuth:   tls.RequireAndVerifyClientCert,
+			NextProtos:   []string{"echo/2", "echo/1"},
+		},
+		VerifyRequest: func(r *socketserver.Request) bool {
+			// The hook sees the verified identity, before the handler.
+			name := r.TLS.PeerCertificates[0].Subject.CommonName
+			verified.Store(name)
+			return name != "mallory"
+		},
+		HandleError: func(net.Addr, error) {},
+	}
+	addr := start(t, srv)
+	dialTLS := func(cert *tls.Certificate) (string, error) {
+		cfg := &tls.Config{RootCAs: ca.Pool, NextProtos: []string{"echo/1"}}
+		if cert != nil {
+			cfg.Certificates = []tls.Certificate{*cert}
+		}
+		c, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", addr.String(), cfg)
+		if err != nil {
+			return "", err
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		b, err := io.ReadAll(c)
+		return string(b), err
+	}
+	alice := ca.Issue(t, "alice", true)
+	if got, err := dialTLS(&alice); err != nil || got != "alice echo/1\n" {
+		t.Errorf("alice: %q, %v", got, err)
+	}
+	if verified.Load() != "alice" {
+		t.Errorf("VerifyRequest saw %v", verified.Load())
+	}
+	mallory := ca.Issue(t, "mallory", true)
+	if got, _ := dialTLS(&mallory); got != "" {
+		t.Errorf("mallory, rejected by VerifyRequest, got %q", got)
+	}
+	if got, err := dialTLS(nil); err == nil && got != "" {
+		t.Errorf("a client without a certificate got %q", got)
+	}
+	other := testcert.New(t).Issue(t, "eve", true)
+	if got, err := dialTLS(&other); err == nil && got != "" {
+		t.Errorf("a client of another CA got %q", got)
+	}
+	waitUntil(t, "the failures counted", func() bool {
+		st := srv.Stats()
+		return st.TLSFailures == 2 && st.Rejected == 1 && st.ActiveConns == 0
+	})
+}
+
+// A plain-text client, or one that never finishes its handshake, is cut
+// off: the server goes on.
+func TestTLSHandshakeFailures(t *testing.T) {
+	ca := testcert.New(t)
+	errs := make(chan error, 10)
+	srv := &socketserver.Server{
+		Addr:                "127.0.0.1:0",
+		Handler:             whoAmI,
+		TLSConfig:           &tls.Config{Certificates: []tls.Certificate{ca.Issue(t, "server", false)}},
+		TLSHandshakeTimeout: 200 * time.Millisecond,
+		HandleError:         func(_ net.Addr, err error) { errs <- err },
+	}
+	addr := start(t, srv)
+	plain := dial(t, addr)
+	io.WriteString(plain, "hello in the clear\n")
+	if err := <-errs; !strings.Contains(err.Error(), "TLS handshake") {
+		t.Errorf("plain client: reported %v", err)
+	}
+	silent := dial(t, addr) // says nothing: the handshake times out
+	if err := <-errs; !strings.Contains(err.Error(), "TLS handshake") || !isTimeoutErr(err) {
+		t.Errorf("silent client: reported %v", err)
+	}
+	silent.Close()
+	c, err := tls.Dial("tcp", addr.String(), &tls.Config{RootCAs: ca.Pool})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if b, _ := io.ReadAll(c); string(b) != "anonymous \n" {
+		t.Errorf("after the failures: %q", b)
+	}
+}
+
+func isTimeoutErr(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// CertFiles serves a renewed certificate without a restart: when the
+// files change, and on Reload.
+func TestCertFilesReload(t *testing.T) {
+	ca := testcert.New(t)
+	dir := t.TempDir()
+	first := ca.Issue(t, "first", false)
+	certFile, keyFile := testcert.WritePEM(t, dir, "server", first)
+	certs, err := socketserver.LoadCertFiles(certFile, keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certs.CheckInterval = time.Nanosecond // look at the files on every handshake
+	srv := &socketserver.Server{Addr: "127.0.0.1:0", Handler: whoAmI,
+		TLSConfig: &tls.Config{GetCertificate: certs.GetCertificate}}
+	addr := start(t, srv)
+	served := func() string {
+		c, err := tls.Dial("tcp", addr.String(), &tls.Config{RootCAs: ca.Pool})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		return c.ConnectionState().PeerCertificates[0].Subject.CommonName
+	}
+	if got := served(); got != "first" {
+		t.Fatalf("served %q", got)
+	}
+	second := ca.Issue(t, "second", false)
+	testcert.WritePEM(t, dir, "server", second)
+	// A file system's time stamps may be coarse: make the change visible.
+	future := time.Now().Add(time.Minute)
+	os.Chtimes(certFile, future, future)
+	if got := served(); got != "second" {
+		t.Errorf("after the files changed, served %q", got)
+	}
+	if err := os.WriteFile(certFile, []byte("not a certificate"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := certs.Reload(); err == nil {
+		t.Error("Reload of a broken file succeeded")
+	}
+	if got := served(); got != "second" {
+		t.Errorf("after a failed reload, served %q, want the old certificate", got)
+	}
+}
