@@ -188,4 +188,3 @@ func exchange(addr, msg string) (string, error) {
 	}
 	return bufio.NewReader(c).ReadString('\n')
 }
-
