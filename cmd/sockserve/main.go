@@ -201,19 +201,20 @@ func run(cfg *config, stdout, stderr io.Writer) error {
 		defer admin.close()
 	}
 
-	servers := make([]*socketserver.Server, len(cfg.listen))
-	urls := make([]string, len(cfg.listen))
+	var (
+		servers []*socketserver.Server
+		urls    []string
+		serves  []func() error // each server's ListenAndServe, Serve or ServePacket
+	)
 	closeAll := func() {
 		for _, srv := range servers {
-			if srv != nil {
-				srv.Close()
-			}
+			srv.Close()
 		}
 	}
-	for i, l := range cfg.listen {
+	newServer := func(network, address string) *socketserver.Server {
 		srv := &socketserver.Server{
-			Network:      l.network,
-			Addr:         l.address,
+			Network:      network,
+			Addr:         address,
 			Handler:      services[cfg.service].handler,
 			EventHandler: services[cfg.service].events,
 			Mode:         mode,
@@ -223,22 +224,47 @@ func run(cfg *config, stdout, stderr io.Writer) error {
 		if len(cfg.allow) > 0 {
 			srv.VerifyRequest = socketserver.AllowNetworks(cfg.allow...)
 		}
-		if isStreamNetwork(l.network) {
+		if isStreamNetwork(network) {
 			cfg.production.apply(srv, tlsCfg)
 		}
-
+		return srv
+	}
+	add := func(srv *socketserver.Server, url string, serve func() error) error {
+		servers, urls, serves = append(servers, srv), append(urls, url), append(serves, serve)
+		if admin != nil {
+			return admin.instrument(srv, url)
+		}
+		return nil
+	}
+	for _, l := range cfg.listen {
+		if l.network == "systemd" || l.network == "fd" {
+			socks, err := inheritedSockets(l.network, l.address, cfg.mode)
+			if err != nil {
+				closeAll()
+				return fmt.Errorf("%s: %w", sockurl.String(l.network, l.address), err)
+			}
+			for _, sock := range socks {
+				srv := newServer(sock.network(), sock.addr().String())
+				serve := func() error { return srv.Serve(sock.ln) }
+				if sock.pc != nil {
+					serve = func() error { return srv.ServePacket(sock.pc) }
+				}
+				if err := add(srv, sockurl.String(sock.network(), sock.addr().String()), serve); err != nil {
+					closeAll()
+					return err
+				}
+			}
+			continue
+		}
+		srv := newServer(l.network, l.address)
 		addr, err := srv.Listen()
 		if err != nil {
 			closeAll()
 			return fmt.Errorf("listen on %s: %w", sockurl.String(l.network, l.address), err)
 		}
-		servers[i] = srv
-		urls[i] = sockurl.String(l.network, addr.String())
-		if admin != nil {
-			if err := admin.instrument(srv, urls[i]); err != nil {
-				closeAll()
-				return err
-			}
+		if err := add(srv, sockurl.String(l.network, addr.String()), srv.ListenAndServe); err != nil {
+			closeAll()
+			return err
 		}
 	}
 
@@ -251,11 +277,11 @@ func run(cfg *config, stdout, stderr io.Writer) error {
 	}
 
 	served := make(chan error, len(servers))
-	for i, srv := range servers {
+	for i, serve := range serves {
 		if !socketserver.IsChild() { // a fork child or prefork worker says nothing
 			fmt.Fprintf(stdout, "listening on %s\n", urls[i])
 		}
-		go func() { served <- srv.ListenAndServe() }()
+		go func() { served <- serve() }()
 	}
 	if f, ok := stdout.(interface{ Sync() error }); ok {
 		f.Sync()

@@ -1,7 +1,9 @@
 // Package sockurl parses and formats the socket URLs of sockserve and
 // sockbench: tcp://127.0.0.1:9999, tcp6://[::1]:0, udp4://0.0.0.0:53,
 // unix:///run/app.sock, unixgram:///tmp/log.sock, unixpacket:///tmp/p.sock,
-// and on Linux abstract Unix sockets as unix://@name.
+// and on Linux abstract Unix sockets as unix://@name. Sockets a server
+// inherits are systemd: (all those systemd passed), systemd://NAME (those
+// of a FileDescriptorName) and fd://N (descriptor N, 3 or more).
 package sockurl
 
 import (
@@ -21,6 +23,9 @@ const maxUnixPath = 107
 // Parse splits a socket URL into the network and address that
 // net.Listen, net.ListenPacket and net.Dial take.
 func Parse(raw string) (network, address string, err error) {
+	if raw == "systemd:" {
+		return "systemd", "", nil
+	}
 	scheme, rest, ok := strings.Cut(raw, "://")
 	if !ok {
 		return "", "", fmt.Errorf("%w %q: want scheme://address, e.g. tcp://127.0.0.1:9999 or unix:///path", ErrSyntax, raw)
@@ -30,8 +35,19 @@ func Parse(raw string) (network, address string, err error) {
 		address, err = parseHostPort(scheme, rest)
 	case "unix", "unixgram", "unixpacket":
 		address, err = parseUnixPath(rest)
+	case "systemd":
+		address = rest
+		if strings.ContainsFunc(rest, func(r rune) bool { return r <= ' ' || r == ':' || r > '~' }) || len(rest) > 255 {
+			err = errors.New("a systemd socket name is printable ASCII without ':' or spaces, at most 255 bytes")
+		}
+	case "fd":
+		n, perr := strconv.Atoi(rest)
+		if perr != nil || n < 3 || strconv.Itoa(n) != rest {
+			err = fmt.Errorf("descriptor %q is not a number of 3 or more", rest)
+		}
+		address = rest
 	default:
-		err = fmt.Errorf("unknown scheme %q (want tcp, tcp4, tcp6, udp, udp4, udp6, unix, unixgram or unixpacket)", scheme)
+		err = fmt.Errorf("unknown scheme %q (want tcp, tcp4, tcp6, udp, udp4, udp6, unix, unixgram, unixpacket, systemd or fd)", scheme)
 	}
 	if err != nil {
 		return "", "", fmt.Errorf("%w %q: %v", ErrSyntax, raw, err)

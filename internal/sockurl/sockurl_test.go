@@ -22,6 +22,9 @@ func TestParse(t *testing.T) {
 		{url: "unixgram:///tmp/log.sock", network: "unixgram", address: "/tmp/log.sock"},
 		{url: "unixpacket:///tmp/p", network: "unixpacket", address: "/tmp/p"},
 		{url: "unix://@abstract", network: "unix", address: "@abstract"},
+		{url: "systemd://", network: "systemd", address: ""},
+		{url: "systemd://web", network: "systemd", address: "web"},
+		{url: "fd://3", network: "fd", address: "3"},
 	} {
 		network, address, err := Parse(tc.url)
 		if err != nil || network != tc.network || address != tc.address {
@@ -40,6 +43,11 @@ func TestParseRejects(t *testing.T) {
 		{url: "", why: "scheme://address"},
 		{url: "127.0.0.1:9999", why: "scheme://address"},
 		{url: "http://127.0.0.1:80", why: "unknown scheme"},
+		{url: "fd://2", why: "3 or more"},
+		{url: "fd://03", why: "3 or more"},
+		{url: "fd://x", why: "3 or more"},
+		{url: "systemd://a b", why: "printable ASCII"},
+		{url: "systemd://a:b", why: "printable ASCII"},
 		{url: "tcp://127.0.0.1", why: "missing :port"},
 		{url: "tcp://127.0.0.1:", why: "not a number"},
 		{url: "tcp://127.0.0.1:65536", why: "not a number"},
@@ -77,6 +85,7 @@ func FuzzParse(f *testing.F) {
 	for _, seed := range []string{
 		"tcp://127.0.0.1:9999", "tcp6://[::1]:0", "udp://:53", "unix:///run/x.sock",
 		"unix://@abs", "unixgram:///tmp/g", "tcp://[::1", "tcp://a..b:1", "unix://rel",
+		"systemd:", "systemd://web", "fd://3",
 	} {
 		f.Add(seed)
 	}
@@ -95,4 +104,10 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("Parse(String(%q, %q)) = %q, %q, %v", network, address, n2, a2, err)
 		}
 	})
+}
+
+func TestParseSystemdShorthand(t *testing.T) {
+	if network, address, err := Parse("systemd:"); network != "systemd" || address != "" || err != nil {
+		t.Errorf(`Parse("systemd:") = %q, %q, %v`, network, address, err)
+	}
 }
