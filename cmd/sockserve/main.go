@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/netip"
 	"os"
 	"os/signal"
@@ -141,6 +142,9 @@ func parseFlags(args []string, usage io.Writer) (*config, error) {
 	if _, err := parseMode(cfg); err != nil {
 		return nil, err
 	}
+	if cfg.restartable && (cfg.mode == "fork" || cfg.mode == "prefork") {
+		return nil, fmt.Errorf("-restartable works in sync, goroutine, pool and event mode, not %s", cfg.mode)
+	}
 	return cfg, nil
 }
 
@@ -201,6 +205,13 @@ func run(cfg *config, stdout, stderr io.Writer) error {
 		defer admin.close()
 	}
 
+	var restart *restarter
+	if cfg.restartable {
+		if restart, err = newRestarter(cfg.pidFile, logger); err != nil {
+			return err
+		}
+		defer restart.stop()
+	}
 	var (
 		servers []*socketserver.Server
 		urls    []string
@@ -257,6 +268,24 @@ func run(cfg *config, stdout, stderr io.Writer) error {
 			continue
 		}
 		srv := newServer(l.network, l.address)
+		if restart != nil {
+			ln, pc, err := restart.listen(l.network, l.address)
+			if err != nil {
+				closeAll()
+				return fmt.Errorf("listen on %s: %w", sockurl.String(l.network, l.address), err)
+			}
+			serve, addr := func() error { return srv.Serve(ln) }, net.Addr(nil)
+			if pc != nil {
+				serve, addr = func() error { return srv.ServePacket(pc) }, pc.LocalAddr()
+			} else {
+				addr = ln.Addr()
+			}
+			if err := add(srv, sockurl.String(l.network, addr.String()), serve); err != nil {
+				closeAll()
+				return err
+			}
+			continue
+		}
 		addr, err := srv.Listen()
 		if err != nil {
 			closeAll()
@@ -286,10 +315,17 @@ func run(cfg *config, stdout, stderr io.Writer) error {
 	if f, ok := stdout.(interface{ Sync() error }); ok {
 		f.Sync()
 	}
+	if restart != nil {
+		if err := restart.ready(); err != nil {
+			logger.Error("sockserve: telling the previous process to go", "err", err)
+		}
+	}
 
 	var failure error
 	running := len(servers)
 	select {
+	case <-restart.exit():
+		logger.Info("sockserve: a new process took over; shutting down", "grace", cfg.grace)
 	case sig := <-signals:
 		logger.Info("sockserve: shutting down", "signal", sig.String(), "grace", cfg.grace)
 		if admin != nil {

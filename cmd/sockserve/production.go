@@ -29,6 +29,8 @@ type production struct {
 	maxLine                      int
 	admin                        string
 	drainDelay                   time.Duration
+	restartable                  bool
+	pidFile                      string
 }
 
 func (p *production) flags(fs *flag.FlagSet) {
@@ -53,6 +55,8 @@ func (p *production) flags(fs *flag.FlagSet) {
 	fs.DurationVar(&p.writeTimeout, "write-timeout", 0, "bound each write to a stream connection: clients that do not read are cut off (0: none)")
 	fs.IntVar(&p.maxLine, "max-line", 64<<10, "longest line the upper and pid services take, in bytes")
 	fs.StringVar(&p.admin, "admin", "", "serve /metrics (Prometheus), /healthz and /readyz on this tcp:// URL")
+	fs.BoolVar(&p.restartable, "restartable", false, "on SIGUSR2, start a new sockserve that inherits the sockets, and shut down once it is ready: a restart without downtime")
+	fs.StringVar(&p.pidFile, "pid-file", "", "with -restartable: write the serving process's PID here")
 	fs.DurationVar(&p.drainDelay, "drain-delay", 0, "on SIGTERM, answer /readyz with 503 and keep serving this long before shutting down, so balancers stop sending first")
 }
 
@@ -75,6 +79,8 @@ func (p *production) check() error {
 		return errors.New("-max-conns and -max-conns-per-ip must not be negative")
 	case p.firstByteTimeout < 0 || p.readTimeout < 0 || p.writeTimeout < 0:
 		return errors.New("-first-byte-timeout, -read-timeout and -write-timeout must not be negative")
+	case p.pidFile != "" && !p.restartable:
+		return errors.New("-pid-file goes with -restartable")
 	case p.drainDelay < 0:
 		return errors.New("-drain-delay must not be negative")
 	case p.drainDelay > 0 && p.admin == "":

@@ -1,0 +1,126 @@
+//go:build linux
+
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Three restarts on SIGUSR2 under a steady load of connections: every
+// connection succeeds and every request is answered, byte-exact, and each
+// restart leaves a new process serving and the old one gone.
+func TestZeroDowntimeRestarts(t *testing.T) {
+	pidFile := filepath.Join(t.TempDir(), "sockserve.pid")
+	p := startServe(t, 1, "-service", "upper", "-listen", "tcp://127.0.0.1:0", "-restartable", "-pid-file", pidFile)
+	addr := strings.TrimPrefix(p.urls[0], "tcp://")
+	readPID := func() int {
+		b, _ := os.ReadFile(pidFile)
+		n, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+		return n
+	}
+	waitFor(t, "the PID file", func() bool { return readPID() == p.cmd.Process.Pid })
+	t.Cleanup(func() {
+		if pid := readPID(); pid > 0 && pid != p.cmd.Process.Pid {
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+	})
+
+	var sent, answered, failed atomic.Int64
+	var firstErr atomic.Value
+	stop := make(chan struct{})
+	progress := make(chan struct{}, 1)
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				msg := fmt.Sprintf("request %d of worker %d\n", i, w)
+				sent.Add(1)
+				if reply, err := exchange(addr, msg); err != nil || reply != strings.ToUpper(msg) {
+					failed.Add(1)
+					firstErr.CompareAndSwap(nil, fmt.Sprintf("%q: got %q, %v", msg, reply, err))
+					continue
+				}
+				answered.Add(1)
+				select {
+				case progress <- struct{}{}:
+				default:
+				}
+			}
+		})
+	}
+	waitAnswered := func(n int64) {
+		t.Helper()
+		timeout := time.After(60 * time.Second)
+		for answered.Load() < n {
+			select {
+			case <-progress:
+			case <-timeout:
+				t.Fatalf("only %d answered, waiting for %d", answered.Load(), n)
+			}
+		}
+	}
+	seen := map[int]bool{}
+	for round := range 3 {
+		waitAnswered(answered.Load() + 200)
+		old := readPID()
+		seen[old] = true
+		pidfd, err := unix.PidfdOpen(old, 0)
+		if err != nil {
+			t.Fatalf("round %d: pidfd of %d: %v", round, old, err)
+		}
+		syscall.Kill(old, syscall.SIGUSR2)
+		waitExit(t, pidfd, old)
+		unix.Close(pidfd)
+		if pid := readPID(); pid == old || seen[pid] {
+			t.Fatalf("round %d: the PID file says %d after %d exited", round, pid, old)
+		}
+	}
+	waitAnswered(answered.Load() + 200)
+	close(stop)
+	wg.Wait()
+	t.Logf("%d requests across 3 restarts: %d answered byte-exact, %d failed", sent.Load(), answered.Load(), failed.Load())
+	if failed.Load() > 0 || sent.Load() != answered.Load() {
+		t.Errorf("%d of %d requests failed; first: %v", failed.Load(), sent.Load(), firstErr.Load())
+	}
+	last := readPID()
+	pidfd, err := unix.PidfdOpen(last, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(pidfd)
+	syscall.Kill(last, syscall.SIGTERM)
+	waitExit(t, pidfd, last)
+}
+
+// waitExit waits until the process of pidfd has exited.
+func waitExit(t *testing.T, pidfd, pid int) {
+	t.Helper()
+	fds := []unix.PollFd{{Fd: int32(pidfd), Events: unix.POLLIN}}
+	for {
+		n, err := unix.Poll(fds, 30_000)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil || n == 0 {
+			t.Fatalf("process %d still running after 30s (%v)", pid, err)
+		}
+		return
+	}
+}
