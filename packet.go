@@ -28,8 +28,14 @@ func (s *Server) readLoop(t *trackedSocket) error {
 	local := t.pc.LocalAddr()
 	var pause time.Duration
 	for {
+		// A graceful Shutdown waits for the read in progress: a datagram
+		// it returns is served (see admitReceived).
+		if !s.hold() {
+			return ErrServerClosed
+		}
 		r, err := s.readRequest(t.pc, local, ex.daemon())
 		if err != nil {
+			s.unhold()
 			if err := s.afterFailure("read", local, err, t.stopped.Load(), &pause); err != nil {
 				return err
 			}
@@ -37,9 +43,10 @@ func (s *Server) readLoop(t *trackedSocket) error {
 		}
 		pause = 0
 		if r == nil {
+			s.unhold()
 			continue // dropped and reported
 		}
-		if !s.admit(r) {
+		if !s.admitReceived(r) {
 			s.pools.putPacket(r.pbuf)
 			return ErrServerClosed
 		}

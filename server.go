@@ -345,7 +345,9 @@ func (s *Server) track(t *trackedSocket, add bool) bool {
 
 // Shutdown shuts the server down gracefully. At once it stops taking
 // requests: listeners are closed and datagram sockets stop being read, so no
-// request is accepted after Shutdown begins. Then it waits for every request
+// request is accepted after Shutdown begins (one whose accept or read was
+// already under way is served: on a socket shared with other processes,
+// dropping it would lose it). Then it waits for every request
 // already accepted (including those queued in a Pool) to finish, until ctx
 // is done; then it closes the remaining connections, cancels their
 // contexts and returns ctx.Err(). Requests served in Goroutine{Daemon: true}
@@ -491,6 +493,33 @@ func (s *Server) admit(r *Request) bool {
 	if !r.daemon {
 		s.waited.Add(1)
 	}
+	s.registerLocked(r)
+	return true
+}
+
+// admitReceived registers a request that a serving loop's receive
+// returned, the receive having been counted by hold. Such a request is
+// served even if a graceful Shutdown began while the receive ran: the
+// kernel and the loop have taken it, and on a socket other processes
+// share (Prefork, restarts) no other server would. The hold becomes the
+// request's. It fails only once the server is closed.
+func (s *Server) admitReceived(r *Request) bool {
+	s.mu.Lock()
+	if s.state.Load() == serverClosed {
+		s.mu.Unlock()
+		s.unhold()
+		return false
+	}
+	s.registerLocked(r)
+	s.mu.Unlock()
+	if r.daemon {
+		s.unhold() // daemon requests are not waited for
+	}
+	return true
+}
+
+// registerLocked counts an admitted request. The caller holds s.mu.
+func (s *Server) registerLocked(r *Request) {
 	if r.Conn != nil {
 		s.conns[r] = struct{}{}
 		s.stats.activeConns.Add(1)
@@ -499,7 +528,6 @@ func (s *Server) admit(r *Request) bool {
 		s.stats.activePackets.Add(1)
 		s.stats.totalPackets.Add(1)
 	}
-	return true
 }
 
 // release unregisters a finished request.
@@ -515,7 +543,8 @@ func (s *Server) release(r *Request) {
 }
 
 // hold counts work that Shutdown and Close must wait for, other than a
-// request: an event engine. It fails once the server is shutting down.
+// request: an event engine, a Fork executor's children, a serving loop's
+// accept or read in progress. It fails once the server is shutting down.
 func (s *Server) hold() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()

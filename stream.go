@@ -82,8 +82,14 @@ func (s *Server) acceptLoop(l net.Listener) error {
 	defer ex.wait()
 	var pause time.Duration
 	for {
+		// A graceful Shutdown waits for the accept in progress: a
+		// connection it returns is served (see admitReceived).
+		if !s.hold() {
+			return ErrServerClosed
+		}
 		c, err := l.Accept()
 		if err != nil {
+			s.unhold()
 			if err := s.afterFailure("accept", l.Addr(), err, false, &pause); err != nil {
 				return err
 			}
@@ -92,11 +98,12 @@ func (s *Server) acceptLoop(l net.Listener) error {
 		pause = 0
 		if s.overLimit() {
 			c.Close()
+			s.unhold()
 			continue
 		}
 		r := s.newStreamRequest(c, ex.daemon())
-		if !s.admit(r) {
-			c.Close() // accepted by the kernel after Shutdown began: not ours to serve
+		if !s.admitReceived(r) {
+			c.Close() // the server was closed
 			return ErrServerClosed
 		}
 		r.setState(StateNew)
