@@ -15,7 +15,7 @@ func (s *Server) openConn(r *Request) bool {
 	if s.WrapConn != nil {
 		c, err := s.WrapConn(r.Conn)
 		if err != nil {
-			s.report(r.RemoteAddr, err)
+			s.reportRequest(r, err)
 			return false
 		}
 		r.Conn = c
@@ -30,7 +30,7 @@ func (s *Server) openConn(r *Request) bool {
 		tc.SetDeadline(time.Now().Add(s.tlsHandshakeTimeout()))
 		if err := tc.HandshakeContext(r.Context()); err != nil {
 			s.stats.tlsFailures.Add(1)
-			s.report(r.RemoteAddr, fmt.Errorf("socketserver: TLS handshake: %w", err))
+			s.reportRequest(r, fmt.Errorf("socketserver: TLS handshake: %w", err))
 			return false
 		}
 		tc.SetDeadline(time.Time{})

@@ -97,7 +97,7 @@ func (e *forkExecutor) run(r *Request) {
 		if c == nil {
 			// No child could be started, or the server was closed first.
 			if !errors.Is(err, ErrServerClosed) {
-				s.report(r.RemoteAddr, err)
+				s.reportRequest(r, err)
 			}
 			s.endRequest(r)
 			return

@@ -3,6 +3,7 @@ package socketserver
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/netip"
 	"reflect"
@@ -45,7 +46,11 @@ func (c ConnState) String() string {
 // the server closed the connection) are logged at Debug level, others at
 // Error level. A HandleError hook may call it to keep the default logging.
 func (s *Server) LogError(remote net.Addr, err error) {
-	log := s.logger()
+	s.logError(s.logger(), remote, err)
+}
+
+// logError is LogError to log, which may carry the request's ID.
+func (s *Server) logError(log *slog.Logger, remote net.Addr, err error) {
 	var pe *PanicError
 	switch {
 	case errors.As(err, &pe):

@@ -178,7 +178,7 @@ func (s *Server) admitted(r *Request) bool {
 	if sh, ok := s.Handler.(SetupHandler); ok {
 		if err := guard(sh.Setup, r); err != nil {
 			if !errors.Is(err, ErrAbortHandler) {
-				s.report(r.RemoteAddr, err)
+				s.reportRequest(r, err)
 			}
 			return false
 		}
@@ -198,7 +198,7 @@ func (s *Server) runHandler(r *Request) {
 func (s *Server) finished(r *Request, err error) {
 	if fh, ok := s.Handler.(FinishHandler); ok {
 		if ferr := guard(fh.Finish, r); ferr != nil && !errors.Is(err, ErrAbortHandler) {
-			s.report(r.RemoteAddr, ferr)
+			s.reportRequest(r, ferr)
 		}
 	}
 	if errors.Is(err, ErrAbortHandler) {
@@ -209,7 +209,7 @@ func (s *Server) finished(r *Request, err error) {
 		err = ferr
 	}
 	if err != nil {
-		s.report(r.RemoteAddr, err)
+		s.reportRequest(r, err)
 	}
 }
 
@@ -222,7 +222,7 @@ func (s *Server) verify(r *Request) (ok bool) {
 	}
 	defer func() {
 		if p := recover(); p != nil {
-			s.report(r.RemoteAddr, panicError(p))
+			s.reportRequest(r, panicError(p))
 			ok = false
 		}
 	}()
@@ -248,6 +248,17 @@ func guard(f func(*Request) error, r *Request) (err error) {
 // that panicked. Call it from the deferred function that recovered.
 func panicError(v any) *PanicError {
 	return &PanicError{Value: v, Stack: debug.Stack()}
+}
+
+// reportRequest reports an error of request r: to HandleError, or logged
+// with the request's ID, to tell its records apart from other requests'.
+func (s *Server) reportRequest(r *Request, err error) {
+	if s.HandleError != nil || s.reportTo != nil {
+		s.report(r.RemoteAddr, err)
+		return
+	}
+	s.stats.errors.Add(1)
+	s.logError(s.logger().With("conn", r.ID), r.RemoteAddr, err)
 }
 
 // report passes err to HandleError, or logs it.
