@@ -58,6 +58,15 @@ func (s *Server) admitAddr(r *Request) bool {
 	if !ok {
 		return true // a Unix client: no address to count
 	}
+	if !s.admitIP(ip) {
+		return false
+	}
+	r.countedIP = ip
+	return true
+}
+
+// admitIP counts a connection from ip, if MaxConnsPerIP lets it in.
+func (s *Server) admitIP(ip netip.Addr) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.perIP == nil {
@@ -68,26 +77,30 @@ func (s *Server) admitAddr(r *Request) bool {
 		return false
 	}
 	s.perIP[ip]++
-	r.countedIP = ip
 	return true
 }
 
 // releaseAddr ends what admitAddr counted.
 func (s *Server) releaseAddr(r *Request) {
-	if !r.countedIP.IsValid() {
-		return
+	if r.countedIP.IsValid() {
+		s.releaseIP(r.countedIP)
 	}
+}
+
+// releaseIP ends what admitIP counted.
+func (s *Server) releaseIP(ip netip.Addr) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.perIP[r.countedIP]--; s.perIP[r.countedIP] <= 0 {
-		delete(s.perIP, r.countedIP)
+	if s.perIP[ip]--; s.perIP[ip] <= 0 {
+		delete(s.perIP, ip)
 	}
 }
 
 // checkStreamOptions rejects options a mode cannot honour.
 func (s *Server) checkStreamOptions() error {
-	if _, ok := s.mode().(Event); ok && (s.TLSConfig != nil || s.WrapConn != nil || s.MaxConnsPerIP > 0 || s.FirstByteTimeout > 0) {
-		return fmt.Errorf("%w: TLSConfig, WrapConn, MaxConnsPerIP and FirstByteTimeout in Event mode", ErrUnsupported)
+	if _, ok := s.mode().(Event); ok && (s.TLSConfig != nil || s.WrapConn != nil) {
+		// Both need a connection that blocks, which a callback must not.
+		return fmt.Errorf("%w: TLSConfig and WrapConn in Event mode (use Goroutine mode, or TLS and PROXY at a balancer)", ErrUnsupported)
 	}
 	return nil
 }

@@ -781,3 +781,60 @@ func serveInBackground(t *testing.T, srv *socketserver.Server) (net.Addr, <-chan
 	go func() { served <- srv.ListenAndServe() }()
 	return addr, served
 }
+
+// greeter says "ok" to each connection and keeps it open.
+type greeter struct{ socketserver.EventHandlerBase }
+
+func (greeter) OnOpen(c *socketserver.EventConn) { c.Write([]byte("ok\n")) }
+
+func (greeter) OnData(_ *socketserver.EventConn, in []byte) int { return len(in) }
+
+// MaxConnsPerIP and FirstByteTimeout work in Event mode as in the others.
+func TestEventLimitsPerIPAndFirstByte(t *testing.T) {
+	srv := &socketserver.Server{Addr: "127.0.0.1:0", Mode: socketserver.Event{Loops: 2}, EventHandler: greeter{},
+		MaxConnsPerIP: 2, HandleError: func(net.Addr, error) {}}
+	addr := start(t, srv)
+	greeted := func(c net.Conn) bool {
+		l, _ := bufio.NewReader(c).ReadString('\n')
+		return l == "ok\n"
+	}
+	a, b := dial(t, addr), dial(t, addr)
+	if !greeted(a) || !greeted(b) {
+		t.Fatal("connections within the limit were not served")
+	}
+	if greeted(dial(t, addr)) {
+		t.Error("a third connection from 127.0.0.1 was served")
+	}
+	if st := srv.Stats(); st.OverIPLimit != 1 {
+		t.Errorf("OverIPLimit = %d, want 1", st.OverIPLimit)
+	}
+	a.Close()
+	waitUntil(t, "the closed connection released", func() bool { return srv.Stats().ActiveConns == 1 })
+	if !greeted(dial(t, addr)) {
+		t.Error("after one closed, a new connection was refused")
+	}
+
+	errs := make(chan error, 4)
+	quick := &socketserver.Server{Addr: "127.0.0.1:0", Mode: socketserver.Event{}, EventHandler: eventEcho{},
+		FirstByteTimeout: 100 * time.Millisecond, HandleError: func(_ net.Addr, err error) { errs <- err }}
+	qaddr := start(t, quick)
+	mute := dial(t, qaddr)
+	if n, err := mute.Read(make([]byte, 1)); n != 0 || err == nil {
+		t.Errorf("a mute client: read %d, %v; want the server to close", n, err)
+	}
+	if err := <-errs; !isTimeoutErr(err) {
+		t.Errorf("reported %v, want a timeout", err)
+	}
+	talker := dial(t, qaddr)
+	if got := roundTrip(t, talker, "a"); got != "a" {
+		t.Fatal(got)
+	}
+	select {
+	case err := <-errs:
+		t.Fatalf("reported %v", err)
+	case <-time.After(250 * time.Millisecond):
+	}
+	if got := roundTrip(t, talker, "b"); got != "b" {
+		t.Errorf("later: %q", got)
+	}
+}

@@ -29,6 +29,8 @@ type connImpl struct {
 	opened   bool // OnOpen ran, so OnClose will
 	reported bool // the close reason was already reported
 	failed   bool // a callback passed a limit: close with closeErr after it
+	heard    bool // input came (FirstByteTimeout no longer applies)
+	counted  bool // counted against MaxConnsPerIP
 
 	closedByUser bool  // Close or AsyncClose: writes fail from now on
 	closeErr     error // why the connection is closing
@@ -104,13 +106,23 @@ func (l *eventLoop) adopt(fd int, sa unix.Sockaddr) {
 	}
 	ci := &c.impl
 	ci.loop, ci.fd = l, fd
-	ci.lastIn, ci.lastOut = l.nowNano, l.nowNano
+	ci.lastIn, ci.lastOut, ci.since = l.nowNano, l.nowNano, l.nowNano
 	ci.timer.Value = c
 	for fd >= len(l.conns) {
 		l.conns = append(l.conns, make([]*EventConn, max(len(l.conns), 64))...)
 	}
 	l.conns[fd] = c
 	l.nconns.Add(1)
+
+	if s.MaxConnsPerIP > 0 {
+		if ip, ok := addrIP(c.remote); ok {
+			if !s.admitIP(ip) {
+				l.closeNow(c, nil)
+				return
+			}
+			ci.counted = true
+		}
+	}
 
 	if s.ConnState != nil || s.VerifyRequest != nil {
 		ci.req = &Request{ID: c.id, RemoteAddr: c.remote, LocalAddr: c.local, srv: s}
@@ -149,7 +161,7 @@ func (l *eventLoop) read(c *EventConn) bool {
 		if ci.state == stateLingering {
 			return true // discarded
 		}
-		ci.lastIn = l.nowNano
+		ci.lastIn, ci.heard = l.nowNano, true
 		l.deliver(c, l.buf[:n])
 		return true
 	case err == nil: // EOF
@@ -404,6 +416,10 @@ func (l *eventLoop) closeNow(c *EventConn, err error) {
 	l.conns[ci.fd] = nil
 	l.nconns.Add(-1)
 	l.s.stats.activeConns.Add(-1)
+	if ci.counted {
+		ip, _ := addrIP(c.remote)
+		l.s.releaseIP(ip)
+	}
 	l.wheel.Stop(&ci.timer)
 	l.releaseBufs(c, true)
 	if err != nil && !ci.reported && !errors.Is(err, ErrAbortHandler) && !errors.Is(err, net.ErrClosed) {
@@ -432,6 +448,9 @@ func (l *eventLoop) deadline(c *EventConn) (time.Time, func() error) {
 	}
 	switch ci.state {
 	case stateOpen:
+		if d := s.FirstByteTimeout; d > 0 && !ci.heard {
+			consider(ci.since, d, func() error { return timeoutError("no first byte", d) })
+		}
 		if d := s.IdleTimeout; d > 0 {
 			consider(max(ci.lastIn, ci.lastOut), d, func() error { return ErrIdleTimeout })
 		}

@@ -121,8 +121,8 @@ type Server struct {
 	// Unix sockets.
 	ReusePort bool
 
-	// TLSConfig, if not nil, serves stream connections over TLS (Sync,
-	// Goroutine, Pool, Fork and Prefork modes). The handshake runs on the
+	// TLSConfig, if not nil, serves stream connections over TLS (every
+	// mode but Event). The handshake runs on the
 	// goroutine serving the connection, before VerifyRequest, within
 	// TLSHandshakeTimeout; the request's TLS field then holds its state,
 	// and with ClientAuth the verified client certificates. To reload
@@ -137,7 +137,7 @@ type Server struct {
 	// VerifyRequest: the connection it returns is served instead, and its
 	// RemoteAddr is the client's. It is how the PROXY protocol plugs in
 	// (package proxyproto). An error closes the connection and is
-	// reported.
+	// reported. Event mode does not support it.
 	WrapConn func(net.Conn) (net.Conn, error)
 
 	// MaxConnsPerIP, if positive, is how many stream connections one
