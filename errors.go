@@ -56,6 +56,10 @@ var (
 	// ErrInputLimit is reported when Event mode closes a connection whose
 	// unconsumed input passed Event.MaxInput.
 	ErrInputLimit = errors.New("socketserver: unconsumed input over the limit")
+
+	// ErrPreambleIncomplete is what an Event.Preamble function returns to
+	// wait for more bytes.
+	ErrPreambleIncomplete = errors.New("socketserver: preamble incomplete")
 )
 
 // A PanicError is what a Server reports to HandleError when a handler,

@@ -53,6 +53,19 @@ type Event struct {
 	// reported. Zero means 1 MiB.
 	MaxInput int
 
+	// Preamble, if not nil, reads what each stream connection sends before
+	// its data, such as a load balancer's PROXY protocol header (see
+	// proxy.Protocol.Preamble): Event mode's counterpart of WrapConn. It is
+	// given the bytes received so far with the connection's addresses, and
+	// returns how many bytes the preamble took (OnData never sees them) and
+	// the client's addresses (nil: unchanged); or ErrPreambleIncomplete to
+	// wait for more; or another error, which closes the connection and is
+	// reported. MaxConnsPerIP, VerifyRequest and OnOpen come after it.
+	Preamble func(in []byte, remote, local net.Addr) (n int, newRemote, newLocal net.Addr, err error)
+
+	// PreambleTimeout bounds the wait for the preamble. Zero means 5s.
+	PreambleTimeout time.Duration
+
 	// Workers is the number of goroutines that run the functions passed to
 	// EventConn.Go. Zero means 4 × GOMAXPROCS. They start on first use.
 	Workers int
@@ -93,6 +106,17 @@ func (e Event) maxOutput() int {
 	}
 	return max(e.MaxOutput, e.highWater())
 }
+
+func (e Event) preambleTimeout() time.Duration {
+	if e.PreambleTimeout <= 0 {
+		return 5 * time.Second
+	}
+	return e.PreambleTimeout
+}
+
+// maxPreamble bounds the bytes a preamble may take: a PROXY v2 header
+// with its TLVs fits.
+const maxPreamble = 4096
 
 func (e Event) maxInput() int {
 	if e.MaxInput <= 0 {

@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -836,5 +837,19 @@ func TestEventLimitsPerIPAndFirstByte(t *testing.T) {
 	}
 	if got := roundTrip(t, talker, "b"); got != "b" {
 		t.Errorf("later: %q", got)
+	}
+}
+
+// TLS and WrapConn read from a blocking connection, which Event mode
+// does not have: Serve says so instead of ignoring them.
+func TestEventRefusesTLSAndWrapConn(t *testing.T) {
+	for name, srv := range map[string]*socketserver.Server{
+		"TLSConfig": {TLSConfig: &tls.Config{}},
+		"WrapConn":  {WrapConn: func(c net.Conn) (net.Conn, error) { return c, nil }},
+	} {
+		srv.Addr, srv.Mode, srv.EventHandler = "127.0.0.1:0", socketserver.Event{}, eventEcho{}
+		if err := srv.ListenAndServe(); !errors.Is(err, socketserver.ErrUnsupported) {
+			t.Errorf("%s in Event mode: ListenAndServe = %v, want ErrUnsupported", name, err)
+		}
 	}
 }

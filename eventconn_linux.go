@@ -30,6 +30,7 @@ type connImpl struct {
 	reported bool // the close reason was already reported
 	failed   bool // a callback passed a limit: close with closeErr after it
 	heard    bool // input came (FirstByteTimeout no longer applies)
+	preamble bool // waiting for Event.Preamble to be satisfied
 	counted  bool // counted against MaxConnsPerIP
 
 	closedByUser bool  // Close or AsyncClose: writes fail from now on
@@ -113,7 +114,23 @@ func (l *eventLoop) adopt(fd int, sa unix.Sockaddr) {
 	}
 	l.conns[fd] = c
 	l.nconns.Add(1)
+	if err := l.p.Add(fd, poller.Readable); err != nil {
+		l.closeNow(c, err)
+		return
+	}
+	ci.interest = poller.Readable
+	if e.cfg.Preamble != nil {
+		ci.preamble = true // open once it is read
+		l.schedule(c)
+		return
+	}
+	l.open(c)
+}
 
+// open admits an adopted connection (MaxConnsPerIP, VerifyRequest) and
+// calls OnOpen.
+func (l *eventLoop) open(c *EventConn) {
+	s, ci := l.s, &c.impl
 	if s.MaxConnsPerIP > 0 {
 		if ip, ok := addrIP(c.remote); ok {
 			if !s.admitIP(ip) {
@@ -134,11 +151,6 @@ func (l *eventLoop) adopt(fd int, sa unix.Sockaddr) {
 		}
 		ci.req.setState(StateActive)
 	}
-	if err := l.p.Add(fd, poller.Readable); err != nil {
-		l.closeNow(c, err)
-		return
-	}
-	ci.interest = poller.Readable
 	ci.opened = true
 	if !l.callOpen(c) {
 		return
@@ -162,6 +174,10 @@ func (l *eventLoop) read(c *EventConn) bool {
 			return true // discarded
 		}
 		ci.lastIn, ci.heard = l.nowNano, true
+		if ci.preamble {
+			l.readPreamble(c, l.buf[:n])
+			return true
+		}
 		l.deliver(c, l.buf[:n])
 		return true
 	case err == nil: // EOF
@@ -170,6 +186,10 @@ func (l *eventLoop) read(c *EventConn) bool {
 			return false
 		}
 		ci.inEOF = true
+		if ci.preamble {
+			l.closeNow(c, nil) // gone before its preamble was whole
+			return false
+		}
 		if ci.bufs != nil && len(ci.bufs.in) > 0 {
 			l.deliver(c, nil) // the last, incomplete, input
 		}
@@ -181,6 +201,50 @@ func (l *eventLoop) read(c *EventConn) bool {
 		l.closeNow(c, os.NewSyscallError("read", err))
 	}
 	return false
+}
+
+// readPreamble passes the bytes received so far to Event.Preamble, and
+// once it is satisfied opens the connection and delivers what followed.
+func (l *eventLoop) readPreamble(c *EventConn, in []byte) {
+	ci := &c.impl
+	b := l.bufsFor(c)
+	b.in = append(b.in, in...)
+	n, remote, local, err := l.callPreamble(c, b.in)
+	switch {
+	case errors.Is(err, ErrPreambleIncomplete) && len(b.in) < maxPreamble:
+		return
+	case errors.Is(err, ErrPreambleIncomplete):
+		err = fmt.Errorf("socketserver: no complete preamble in %d bytes", len(b.in))
+		fallthrough
+	case err != nil:
+		ci.reported = true
+		l.s.report(c.remote, err)
+		l.closeNow(c, err)
+		return
+	}
+	if remote != nil {
+		c.remote = remote
+	}
+	if local != nil {
+		c.local = local
+	}
+	ci.preamble = false
+	n = min(max(n, 0), len(b.in))
+	b.in = append(b.in[:0], b.in[n:]...) // keep what followed the preamble
+	l.open(c)
+	if ci.state == stateOpen && len(b.in) > 0 {
+		l.deliver(c, nil)
+	}
+}
+
+// callPreamble runs Event.Preamble, turning a panic into an error.
+func (l *eventLoop) callPreamble(c *EventConn, in []byte) (n int, remote, local net.Addr, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = panicError(v)
+		}
+	}()
+	return l.e.cfg.Preamble(in, c.remote, c.local)
 }
 
 // deliver calls OnData with in, after what was left unconsumed, and keeps
@@ -448,6 +512,10 @@ func (l *eventLoop) deadline(c *EventConn) (time.Time, func() error) {
 	}
 	switch ci.state {
 	case stateOpen:
+		if ci.preamble {
+			d := l.e.cfg.preambleTimeout()
+			consider(ci.since, d, func() error { return timeoutError("no complete preamble", d) })
+		}
 		if d := s.FirstByteTimeout; d > 0 && !ci.heard {
 			consider(ci.since, d, func() error { return timeoutError("no first byte", d) })
 		}

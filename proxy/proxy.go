@@ -7,12 +7,17 @@
 //	p := &proxy.Protocol{Trusted: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}
 //	srv := &socketserver.Server{Addr: ":9999", Handler: h, WrapConn: p.Wrap}
 //
+// In Event mode, where a connection must not be read from a callback, the
+// header is read by the event loop: set Event{Preamble: p.Preamble}.
+//
 // Headers are taken only from trusted upstreams: anyone else could claim
 // any address. The parsing is github.com/pires/go-proxyproto's.
 package proxy
 
 import (
 	"bufio"
+	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
@@ -20,6 +25,8 @@ import (
 	"time"
 
 	proxyproto "github.com/pires/go-proxyproto"
+
+	"github.com/socketserver-go/socketserver"
 )
 
 // A Policy says what to do with a connection from an upstream that is not
@@ -138,4 +145,54 @@ func (c *Conn) CloseWrite() error {
 		return cw.CloseWrite()
 	}
 	return errors.ErrUnsupported
+}
+
+// Preamble reads the header for a Server in Event mode: set it as
+// socketserver.Event's Preamble. It takes the same decisions as Wrap:
+// headers from trusted upstreams only, Untrusted for the others.
+func (p *Protocol) Preamble(in []byte, remote, local net.Addr) (int, net.Addr, net.Addr, error) {
+	if !p.trusts(remote) {
+		if p.Untrusted == Ignore {
+			return 0, nil, nil, nil
+		}
+		return 0, nil, nil, fmt.Errorf("%w: %v", ErrUntrusted, remote)
+	}
+	if incomplete(in) {
+		return 0, nil, nil, socketserver.ErrPreambleIncomplete
+	}
+	rd := bytes.NewReader(in)
+	br := bufio.NewReaderSize(rd, len(in)+16)
+	h, err := proxyproto.Read(br)
+	switch {
+	case errors.Is(err, proxyproto.ErrNoProxyProtocol):
+		return 0, nil, nil, fmt.Errorf("%w (%v)", ErrNoHeader, remote)
+	case err != nil:
+		return 0, nil, nil, fmt.Errorf("proxy: malformed header from %v: %w", remote, err)
+	}
+	n := len(in) - br.Buffered() - rd.Len()
+	if !h.Command.IsProxy() || h.SourceAddr == nil || h.DestinationAddr == nil {
+		return n, nil, nil, nil // LOCAL: the balancer's own connection
+	}
+	return n, h.SourceAddr, h.DestinationAddr, nil
+}
+
+var (
+	sigV1 = []byte("PROXY ")
+	sigV2 = []byte("\r\n\r\n\x00\r\nQUIT\n")
+)
+
+// incomplete reports whether in is the start of a header that has not
+// all arrived: a prefix of a signature, a version 1 line without its end
+// (at most 107 bytes), or a version 2 header shorter than its length.
+func incomplete(in []byte) bool {
+	switch {
+	case len(in) < len(sigV1) && bytes.HasPrefix(sigV1, in),
+		len(in) < len(sigV2) && bytes.HasPrefix(sigV2, in):
+		return true
+	case bytes.HasPrefix(in, sigV1):
+		return len(in) < 107 && !bytes.Contains(in, []byte("\r\n"))
+	case bytes.HasPrefix(in, sigV2):
+		return len(in) < 16 || len(in) < 16+int(binary.BigEndian.Uint16(in[14:16]))
+	}
+	return false
 }

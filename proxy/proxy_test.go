@@ -11,6 +11,8 @@ import (
 	"time"
 
 	proxyproto "github.com/pires/go-proxyproto"
+
+	"github.com/socketserver-go/socketserver"
 )
 
 // fakeConn is a connection from a given address carrying given bytes.
@@ -134,7 +136,14 @@ func FuzzWrap(f *testing.F) {
 	f.Add([]byte("\r\n\r\n\x00\r\nQUIT\n\x20\x00\x00\x00"))
 	f.Add([]byte("GET / HTTP/1.1\r\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
+		n, remote, _, perr := trusted.Preamble(data, balancer, nil)
+		if perr == nil && (n <= 0 || n > len(data)) {
+			t.Fatalf("Preamble took %d of %d bytes", n, len(data))
+		}
 		c, err := trusted.Wrap(from(balancer, data))
+		if perr == nil && (err != nil || (remote != nil && c.RemoteAddr().String() != remote.String())) {
+			t.Fatalf("Preamble gave %v, Wrap %v, %v", remote, c, err)
+		}
 		if err != nil {
 			return
 		}
@@ -146,4 +155,32 @@ func FuzzWrap(f *testing.F) {
 			t.Fatalf("bytes after the header %q are not the input's tail %q", rest, data)
 		}
 	})
+}
+
+// Preamble, Event mode's reader, agrees with Wrap, and asks for more while
+// a header is cut short.
+func TestPreamble(t *testing.T) {
+	local := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 9999}
+	for _, v := range []byte{1, 2} {
+		h := header(t, v, "203.0.113.9:5555", "198.51.100.1:443")
+		for cut := 1; cut < len(h); cut++ {
+			if _, _, _, err := trusted.Preamble(h[:cut], balancer, local); !errors.Is(err, socketserver.ErrPreambleIncomplete) {
+				t.Fatalf("v%d cut at %d of %d: %v, want ErrPreambleIncomplete", v, cut, len(h), err)
+			}
+		}
+		n, remote, dst, err := trusted.Preamble(append(h, "data"...), balancer, local)
+		if err != nil || n != len(h) || remote.String() != "203.0.113.9:5555" || dst.String() != "198.51.100.1:443" {
+			t.Errorf("v%d: Preamble = %d, %v, %v, %v; want %d and the header's addresses", v, n, remote, dst, err, len(h))
+		}
+	}
+	if _, _, _, err := trusted.Preamble([]byte("GET / HTTP/1.1\r\n"), balancer, local); !errors.Is(err, ErrNoHeader) {
+		t.Errorf("no header: %v", err)
+	}
+	if _, _, _, err := trusted.Preamble([]byte("PROXY x"), stranger, local); !errors.Is(err, ErrUntrusted) {
+		t.Errorf("untrusted: %v", err)
+	}
+	ignore := &Protocol{Trusted: trusted.Trusted, Untrusted: Ignore}
+	if n, r, l, err := ignore.Preamble([]byte("hello"), stranger, local); n != 0 || r != nil || l != nil || err != nil {
+		t.Errorf("ignored: %d, %v, %v, %v", n, r, l, err)
+	}
 }

@@ -2,6 +2,7 @@ package proxy_test
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 	"net"
@@ -84,5 +85,76 @@ func TestServerSeesTheClient(t *testing.T) {
 	}
 	if st := srv.Stats(); st.OverIPLimit != 1 {
 		t.Errorf("OverIPLimit = %d, want 1", st.OverIPLimit)
+	}
+}
+
+// whoEvents answers each line with the client's address as Event mode
+// sees it.
+type whoEvents struct{ socketserver.EventHandlerBase }
+
+func (whoEvents) OnData(c *socketserver.EventConn, in []byte) int {
+	n := 0
+	for {
+		i := bytes.IndexByte(in[n:], '\n')
+		if i < 0 {
+			return n
+		}
+		c.Write(fmt.Appendf(nil, "%s %s", c.RemoteAddr(), in[n:n+i+1]))
+		n += i + 1
+	}
+}
+
+// In Event mode the loop reads the header (Event.Preamble); OnData sees
+// only the client's bytes, and RemoteAddr is the client's.
+func TestEventModePreamble(t *testing.T) {
+	p := &proxy.Protocol{Trusted: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}}
+	srv := &socketserver.Server{
+		Addr:         "127.0.0.1:0",
+		Mode:         socketserver.Event{Loops: 1, Preamble: p.Preamble},
+		EventHandler: whoEvents{},
+		HandleError:  func(net.Addr, error) {},
+	}
+	addr, err := srv.Listen()
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.ListenAndServe() }()
+	defer func() {
+		srv.Close()
+		<-served
+	}()
+	for i, client := range []string{"203.0.113.9:1111", "[2001:db8::7]:2222"} {
+		c, err := net.Dial("tcp", addr.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		dst := addr
+		if i == 1 {
+			dst = &net.TCPAddr{IP: net.ParseIP("2001:db8::1"), Port: 443}
+		}
+		h := proxyproto.HeaderProxyFromAddrs(byte(1+i), net.TCPAddrFromAddrPort(netip.MustParseAddrPort(client)), dst)
+		b, _ := h.Format()
+		c.Write(append(b, "one\n"...))
+		c.Write([]byte("two\n"))
+		r := bufio.NewReader(c)
+		for _, want := range []string{client + " one\n", client + " two\n"} {
+			if got, err := r.ReadString('\n'); got != want {
+				t.Errorf("got %q, %v; want %q", got, err, want)
+			}
+		}
+	}
+	// Garbage from a trusted upstream is refused.
+	c, err := net.Dial("tcp", addr.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	c.Write([]byte("GET / HTTP/1.1\r\n\r\n"))
+	if got, _ := io.ReadAll(c); len(got) != 0 {
+		t.Errorf("a connection without a header got %q", got)
 	}
 }

@@ -33,7 +33,7 @@ func freePort(t *testing.T) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-func startCluster(t *testing.T, service string) *cluster {
+func startCluster(t *testing.T, service string, extra ...string) *cluster {
 	t.Helper()
 	haproxy, err := exec.LookPath("haproxy")
 	if err != nil {
@@ -43,9 +43,10 @@ func startCluster(t *testing.T, service string) *cluster {
 	var servers strings.Builder
 	for i := range 3 {
 		admin := freePort(t)
-		p := startServe(t, 1, "-service", service, "-listen", "tcp://127.0.0.1:0",
+		args := append([]string{"-service", service, "-listen", "tcp://127.0.0.1:0",
 			"-proxy-protocol", "-trusted-proxy", "127.0.0.1/32",
-			"-admin", fmt.Sprintf("tcp://127.0.0.1:%d", admin), "-drain-delay", "1s")
+			"-admin", fmt.Sprintf("tcp://127.0.0.1:%d", admin), "-drain-delay", "1s"}, extra...)
+		p := startServe(t, 1, args...)
 		cl.backends = append(cl.backends, p)
 		fmt.Fprintf(&servers, "    server s%d %s send-proxy-v2 check port %d\n", i, strings.TrimPrefix(p.urls[0], "tcp://"), admin)
 	}
@@ -93,9 +94,15 @@ backend be
 	return cl
 }
 
-// Behind HAProxy, the backends see the original client's address.
+// Behind HAProxy, the backends see the original client's address, in
+// goroutine mode (WrapConn) and in event mode (the loop reads the header).
 func TestHAProxySendsTheClientsAddress(t *testing.T) {
-	cl := startCluster(t, "whoami")
+	for _, mode := range []string{"goroutine", "event"} {
+		t.Run(mode, func(t *testing.T) { clientAddressThrough(t, startCluster(t, "whoami", "-mode", mode)) })
+	}
+}
+
+func clientAddressThrough(t *testing.T, cl *cluster) {
 	for i := range 6 { // twice round the three backends
 		client := net.IPv4(127, 0, 0, byte(2+i%3))
 		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: client}, Timeout: 5 * time.Second}
@@ -112,11 +119,17 @@ func TestHAProxySendsTheClientsAddress(t *testing.T) {
 	}
 }
 
-// One backend shuts down gracefully under load: /readyz turns 503, HAProxy
+// One backend shuts down gracefully under load, in goroutine and in event
+// mode: /readyz turns 503, HAProxy
 // stops sending to it, it drains, and it exits 0. Not one request is lost:
 // every request sent gets its reply, byte-exact.
 func TestHAProxyDrainLosesNothing(t *testing.T) {
-	cl := startCluster(t, "upper")
+	for _, mode := range []string{"goroutine", "event"} {
+		t.Run(mode, func(t *testing.T) { drainUnderLoad(t, startCluster(t, "upper", "-mode", mode)) })
+	}
+}
+
+func drainUnderLoad(t *testing.T, cl *cluster) {
 	var sent, answered, failed atomic.Int64
 	var firstErr atomic.Value
 	stop := make(chan struct{})

@@ -375,7 +375,6 @@ func TestBadInvocations(t *testing.T) {
 		{args: []string{"-service", "echo", "-listen", "tcp://127.0.0.1:0", "-drain-delay", "1s"}, code: 2, want: "-drain-delay needs -admin"},
 		{args: []string{"-service", "echo", "-listen", "tcp://127.0.0.1:0", "-admin", "udp://127.0.0.1:0"}, code: 1, want: "-admin must be a tcp:// URL"},
 		{args: []string{"-service", "echo", "-listen", "tcp://127.0.0.1:0", "-mode", "fork", "-spares", "50"}, code: 2, want: "-spares must be between 0 and -max-children"},
-		{args: []string{"-service", "echo", "-listen", "tcp://127.0.0.1:0", "-mode", "event", "-proxy-protocol", "-trusted-proxy", "127.0.0.1/32"}, code: 1, want: "not supported"},
 		{args: []string{"-service", "echo", "-listen", "tcp://" + taken.Addr().String()}, code: 1, want: "address already in use"},
 	} {
 		cmd := exec.Command(binary, tc.args...)

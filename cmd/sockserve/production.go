@@ -128,7 +128,12 @@ func (p *production) apply(srv *socketserver.Server, tlsCfg *tls.Config) {
 		if p.proxyUntrusted == "ignore" {
 			pp.Untrusted = proxy.Ignore
 		}
-		srv.WrapConn = pp.Wrap
+		if ev, ok := srv.Mode.(socketserver.Event); ok {
+			ev.Preamble = pp.Preamble // the loop reads the header
+			srv.Mode = ev
+		} else {
+			srv.WrapConn = pp.Wrap
+		}
 	}
 	srv.MaxConns = p.maxConns
 	srv.MaxConnsPerIP = p.maxConnsPerIP
