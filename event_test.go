@@ -819,25 +819,7 @@ func TestEventLimitsPerIPAndFirstByte(t *testing.T) {
 	quick := &socketserver.Server{Addr: "127.0.0.1:0", Mode: socketserver.Event{}, EventHandler: eventEcho{},
 		FirstByteTimeout: 100 * time.Millisecond, HandleError: func(_ net.Addr, err error) { errs <- err }}
 	qaddr := start(t, quick)
-	mute := dial(t, qaddr)
-	if n, err := mute.Read(make([]byte, 1)); n != 0 || err == nil {
-		t.Errorf("a mute client: read %d, %v; want the server to close", n, err)
-	}
-	if err := <-errs; !isTimeoutErr(err) {
-		t.Errorf("reported %v, want a timeout", err)
-	}
-	talker := dial(t, qaddr)
-	if got := roundTrip(t, talker, "a"); got != "a" {
-		t.Fatal(got)
-	}
-	select {
-	case err := <-errs:
-		t.Fatalf("reported %v", err)
-	case <-time.After(250 * time.Millisecond):
-	}
-	if got := roundTrip(t, talker, "b"); got != "b" {
-		t.Errorf("later: %q", got)
-	}
+	checkFirstByteTimeout(t, qaddr, errs)
 }
 
 // TLS and WrapConn read from a blocking connection, which Event mode

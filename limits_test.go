@@ -66,6 +66,15 @@ func TestFirstByteTimeout(t *testing.T) {
 	srv := &socketserver.Server{Addr: "127.0.0.1:0", Handler: echo, FirstByteTimeout: 100 * time.Millisecond,
 		HandleError: func(_ net.Addr, err error) { errs <- err }}
 	addr := start(t, srv)
+	checkFirstByteTimeout(t, addr, errs)
+}
+
+// checkFirstByteTimeout checks a server with a FirstByteTimeout of 100ms
+// whose errors come on errs: a mute client is cut off and the timeout
+// reported; a client that speaks in time is served, however slowly it
+// goes on.
+func checkFirstByteTimeout(t *testing.T, addr net.Addr, errs <-chan error) {
+	t.Helper()
 	mute := dial(t, addr)
 	if n, err := mute.Read(make([]byte, 1)); n != 0 || err == nil {
 		t.Errorf("a mute client: read %d, %v; want the server to close", n, err)

@@ -30,7 +30,7 @@ func (s *Server) readLoop(t *trackedSocket) error {
 	for {
 		// A graceful Shutdown waits for the read in progress: a datagram
 		// it returns is served (see admitReceived).
-		if !s.hold() {
+		if !s.holdReceive() {
 			return ErrServerClosed
 		}
 		r, err := s.readRequest(t.pc, local, ex.daemon())

@@ -555,6 +555,17 @@ func (s *Server) hold() bool {
 	return true
 }
 
+// holdReceive is hold for a serving loop's accept or read, without the
+// lock: it runs once per connection or datagram.
+func (s *Server) holdReceive() bool {
+	s.waited.Add(1)
+	if s.shuttingDown() {
+		s.unhold()
+		return false
+	}
+	return true
+}
+
 // unhold ends what admit or hold counted, and wakes Shutdown and Close
 // when nothing is left.
 func (s *Server) unhold() {

@@ -84,7 +84,7 @@ func (s *Server) acceptLoop(l net.Listener) error {
 	for {
 		// A graceful Shutdown waits for the accept in progress: a
 		// connection it returns is served (see admitReceived).
-		if !s.hold() {
+		if !s.holdReceive() {
 			return ErrServerClosed
 		}
 		c, err := l.Accept()

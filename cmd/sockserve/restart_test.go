@@ -4,16 +4,12 @@ package main
 
 import (
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
-	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -37,48 +33,10 @@ func TestZeroDowntimeRestarts(t *testing.T) {
 		}
 	})
 
-	var sent, answered, failed atomic.Int64
-	var firstErr atomic.Value
-	stop := make(chan struct{})
-	progress := make(chan struct{}, 1)
-	var wg sync.WaitGroup
-	for w := range 4 {
-		wg.Go(func() {
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				msg := fmt.Sprintf("request %d of worker %d\n", i, w)
-				sent.Add(1)
-				if reply, err := exchange(addr, msg); err != nil || reply != strings.ToUpper(msg) {
-					failed.Add(1)
-					firstErr.CompareAndSwap(nil, fmt.Sprintf("%q: got %q, %v", msg, reply, err))
-					continue
-				}
-				answered.Add(1)
-				select {
-				case progress <- struct{}{}:
-				default:
-				}
-			}
-		})
-	}
-	waitAnswered := func(n int64) {
-		t.Helper()
-		timeout := time.After(60 * time.Second)
-		for answered.Load() < n {
-			select {
-			case <-progress:
-			case <-timeout:
-				t.Fatalf("only %d answered, waiting for %d", answered.Load(), n)
-			}
-		}
-	}
+	load := startLoad(addr, 4)
 	seen := map[int]bool{}
 	for round := range 3 {
-		waitAnswered(answered.Load() + 200)
+		load.waitMore(t, 200)
 		old := readPID()
 		seen[old] = true
 		pidfd, err := unix.PidfdOpen(old, 0)
@@ -92,13 +50,8 @@ func TestZeroDowntimeRestarts(t *testing.T) {
 			t.Fatalf("round %d: the PID file says %d after %d exited", round, pid, old)
 		}
 	}
-	waitAnswered(answered.Load() + 200)
-	close(stop)
-	wg.Wait()
-	t.Logf("%d requests across 3 restarts: %d answered byte-exact, %d failed", sent.Load(), answered.Load(), failed.Load())
-	if failed.Load() > 0 || sent.Load() != answered.Load() {
-		t.Errorf("%d of %d requests failed; first: %v", failed.Load(), sent.Load(), firstErr.Load())
-	}
+	load.waitMore(t, 200)
+	load.finish(t)
 	last := readPID()
 	pidfd, err := unix.PidfdOpen(last, 0)
 	if err != nil {
