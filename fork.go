@@ -169,7 +169,7 @@ func graceOr(d time.Duration) time.Duration {
 	return d
 }
 
-// checkPrefork rejects a worker mode that would start processes itself.
+// check rejects a worker mode that would start processes itself.
 func (p Prefork) check() error {
 	switch p.Mode.(type) {
 	case Fork, Prefork:
