@@ -1,16 +1,15 @@
 package socketserver
 
 import (
-	"crypto/tls"
 	"fmt"
+	"net"
 	"net/netip"
-	"time"
 )
 
 // openConn readies a stream connection on the goroutine serving it, before
-// VerifyRequest: WrapConn (the PROXY protocol, say), which may change the
-// client's address; the limit of connections per client address; the TLS
-// handshake. It reports whether the request goes on.
+// VerifyRequest: WrapConn (TLS, the PROXY protocol), which may change the
+// client's address; then the limit of connections per client address. It
+// reports whether the request goes on.
 func (s *Server) openConn(r *Request) bool {
 	if s.WrapConn != nil {
 		c, err := s.WrapConn(r.Conn)
@@ -25,27 +24,7 @@ func (s *Server) openConn(r *Request) bool {
 	if !r.checked && !s.admitAddr(r) {
 		return false
 	}
-	if s.TLSConfig != nil {
-		tc := tls.Server(r.Conn, s.TLSConfig)
-		tc.SetDeadline(time.Now().Add(s.tlsHandshakeTimeout()))
-		if err := tc.HandshakeContext(r.Context()); err != nil {
-			s.stats.tlsFailures.Add(1)
-			s.reportRequest(r, fmt.Errorf("socketserver: TLS handshake: %w", err))
-			return false
-		}
-		tc.SetDeadline(time.Time{})
-		st := tc.ConnectionState()
-		r.TLS = &st
-		r.Conn = tc
-	}
 	return true
-}
-
-func (s *Server) tlsHandshakeTimeout() time.Duration {
-	if s.TLSHandshakeTimeout <= 0 {
-		return 10 * time.Second
-	}
-	return s.TLSHandshakeTimeout
 }
 
 // admitAddr counts r against MaxConnsPerIP. A connection over the limit is
@@ -98,9 +77,24 @@ func (s *Server) releaseIP(ip netip.Addr) {
 
 // checkStreamOptions rejects options a mode cannot honour.
 func (s *Server) checkStreamOptions() error {
-	if _, ok := s.mode().(Event); ok && (s.TLSConfig != nil || s.WrapConn != nil) {
-		// Both need a connection that blocks, which a callback must not.
-		return fmt.Errorf("%w: TLSConfig and WrapConn in Event mode (use Goroutine mode, or TLS and PROXY at a balancer)", ErrUnsupported)
+	if _, ok := s.mode().(Event); ok && s.WrapConn != nil {
+		// It reads from a connection that blocks, which a callback must not.
+		return fmt.Errorf("%w: WrapConn (TLS) in Event mode: use Goroutine mode, or terminate TLS at a balancer; the PROXY header is Event.Preamble's", ErrUnsupported)
 	}
 	return nil
+}
+
+// WrapConns chains connection wrappers for Server.WrapConn, first to last:
+// WrapConns(p.Wrap, tlsconn.Wrap(cfg)) reads a PROXY header, then runs the
+// TLS handshake over what follows.
+func WrapConns(wraps ...func(net.Conn) (net.Conn, error)) func(net.Conn) (net.Conn, error) {
+	return func(c net.Conn) (net.Conn, error) {
+		for _, w := range wraps {
+			var err error
+			if c, err = w(c); err != nil {
+				return nil, err
+			}
+		}
+		return c, nil
+	}
 }

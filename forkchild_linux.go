@@ -255,7 +255,7 @@ func (s *Server) serveJob(j *job) {
 	}
 	// The server verified the request, unless it had to leave that to the
 	// child: see forkExecutor.run.
-	r.checked = s.TLSConfig == nil && s.WrapConn == nil
+	r.checked = s.WrapConn == nil
 	if !s.admit(r) {
 		if r.Conn != nil {
 			r.Conn.Close()

@@ -75,9 +75,9 @@ func (e *forkExecutor) daemon() bool { return e.f.Daemon }
 // one to exit (or to become idle), holding up the serving loop.
 func (e *forkExecutor) run(r *Request) {
 	s := e.s
-	// With TLS or WrapConn the client is known only after the handshake
-	// or the header, which the child reads: it verifies then.
-	if s.TLSConfig == nil && s.WrapConn == nil {
+	// With WrapConn (TLS, PROXY) the client is known only after the
+	// handshake or the header, which the child reads: it verifies then.
+	if s.WrapConn == nil {
 		if !s.admitAddr(r) {
 			s.endRequest(r)
 			return

@@ -2,6 +2,7 @@ package socketserver_test
 
 import (
 	"bufio"
+	"errors"
 	"io"
 	"net"
 	"testing"
@@ -95,4 +96,9 @@ func checkFirstByteTimeout(t *testing.T, addr net.Addr, errs <-chan error) {
 	if got := roundTrip(t, talker, "b"); got != "b" {
 		t.Errorf("later: %q", got)
 	}
+}
+
+func isTimeoutErr(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }

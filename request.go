@@ -3,7 +3,6 @@ package socketserver
 import (
 	"bufio"
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -57,12 +56,6 @@ type Request struct {
 	// PacketConn is the server's datagram socket, nil for a stream. SendTo
 	// writes to it with the server's checks and counts.
 	PacketConn net.PacketConn
-
-	// TLS is the state of a TLS connection once its handshake is done (it
-	// is, when VerifyRequest and the handler run): the negotiated protocol
-	// (ALPN) and, with client authentication, the verified peer
-	// certificates. Nil without TLS.
-	TLS *tls.ConnectionState
 
 	srv       *Server
 	daemon    bool          // not waited for by Shutdown and Close

@@ -2,7 +2,6 @@ package socketserver
 
 import (
 	"context"
-	"crypto/tls"
 	"io/fs"
 	"log/slog"
 	"net"
@@ -121,23 +120,13 @@ type Server struct {
 	// Unix sockets.
 	ReusePort bool
 
-	// TLSConfig, if not nil, serves stream connections over TLS (every
-	// mode but Event). The handshake runs on the
-	// goroutine serving the connection, before VerifyRequest, within
-	// TLSHandshakeTimeout; the request's TLS field then holds its state,
-	// and with ClientAuth the verified client certificates. To reload
-	// certificates without a restart, set GetCertificate (see CertFiles).
-	TLSConfig *tls.Config
-
-	// TLSHandshakeTimeout bounds the TLS handshake. Zero means 10s.
-	TLSHandshakeTimeout time.Duration
-
 	// WrapConn, if not nil, is applied to each accepted stream connection
-	// on the goroutine serving it, before the TLS handshake and
-	// VerifyRequest: the connection it returns is served instead, and its
-	// RemoteAddr is the client's. It is how the PROXY protocol plugs in
-	// (package proxyproto). An error closes the connection and is
-	// reported. Event mode does not support it.
+	// on the goroutine serving it, before VerifyRequest: the connection it
+	// returns is served instead, and its RemoteAddr is the client's. TLS
+	// (package tlsconn) and the PROXY protocol (package proxy) plug in
+	// here; WrapConns chains them. An error closes the connection and is
+	// reported. Event mode does not support it: it reads the PROXY header
+	// with Event.Preamble.
 	WrapConn func(net.Conn) (net.Conn, error)
 
 	// MaxConnsPerIP, if positive, is how many stream connections one

@@ -11,7 +11,6 @@ type Stats struct {
 	Rejected      int64 // requests VerifyRequest refused
 	OverLimit     int64 // connections closed at once for passing MaxConns
 	OverIPLimit   int64 // connections closed at once for passing MaxConnsPerIP
-	TLSFailures   int64 // TLS handshakes that failed (also reported as errors)
 	Errors        int64 // errors and panics reported to HandleError
 	Truncated     int64 // datagrams dropped for exceeding MaxPacketSize
 	BytesIn       int64 // bytes read from clients through Reader, and datagram bytes
@@ -24,7 +23,6 @@ type counters struct {
 	activePackets, totalPackets atomic.Int64
 	rejected, errors, truncated atomic.Int64
 	overLimit, overIPLimit      atomic.Int64
-	tlsFailures                 atomic.Int64
 	bytesIn, bytesOut           atomic.Int64
 }
 
@@ -40,7 +38,6 @@ func (s *Server) Stats() Stats {
 		Rejected:      c.rejected.Load(),
 		OverLimit:     c.overLimit.Load(),
 		OverIPLimit:   c.overIPLimit.Load(),
-		TLSFailures:   c.tlsFailures.Load(),
 		Errors:        c.errors.Load(),
 		Truncated:     c.truncated.Load(),
 		BytesIn:       c.bytesIn.Load(),

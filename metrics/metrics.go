@@ -24,6 +24,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/socketserver-go/socketserver"
+	"github.com/socketserver-go/socketserver/tlsconn"
 )
 
 // Instrument registers srv's metrics with reg, with a "server" label of
@@ -81,7 +82,6 @@ func newCollector(srv *socketserver.Server, name string) *collector {
 			{rejected, prometheus.CounterValue, func(s socketserver.Stats) float64 { return float64(s.Rejected) }, "verify"},
 			{rejected, prometheus.CounterValue, func(s socketserver.Stats) float64 { return float64(s.OverLimit) }, "max_conns"},
 			{rejected, prometheus.CounterValue, func(s socketserver.Stats) float64 { return float64(s.OverIPLimit) }, "max_conns_per_ip"},
-			{rejected, prometheus.CounterValue, func(s socketserver.Stats) float64 { return float64(s.TLSFailures) }, "tls_handshake"},
 			{rejected, prometheus.CounterValue, func(s socketserver.Stats) float64 { return float64(s.Truncated) }, "datagram_too_large"},
 			{d("received_bytes_total", "Bytes read from clients."), prometheus.CounterValue, func(s socketserver.Stats) float64 { return float64(s.BytesIn) }, ""},
 			{d("sent_bytes_total", "Bytes written to clients."), prometheus.CounterValue, func(s socketserver.Stats) float64 { return float64(s.BytesOut) }, ""},
@@ -164,6 +164,8 @@ func errorKind(err error) string {
 		return "timeout"
 	case errors.Is(err, socketserver.ErrTruncated):
 		return "truncated"
+	case errors.Is(err, tlsconn.ErrHandshake):
+		return "tls_handshake"
 	}
 	return "other"
 }

@@ -34,6 +34,7 @@ import (
 	"github.com/socketserver-go/socketserver"
 	"github.com/socketserver-go/socketserver/internal/cli"
 	"github.com/socketserver-go/socketserver/internal/sockurl"
+	"github.com/socketserver-go/socketserver/tlsconn"
 )
 
 func main() {
@@ -352,7 +353,7 @@ func run(cfg *config, stdout, stderr io.Writer) error {
 }
 
 // reloadOnSIGHUP reloads the TLS certificate on each SIGHUP, until stop.
-func reloadOnSIGHUP(certs *socketserver.CertFiles, logger *slog.Logger) (stop func()) {
+func reloadOnSIGHUP(certs *tlsconn.CertFiles, logger *slog.Logger) (stop func()) {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	done := make(chan struct{})

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"strings"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/socketserver-go/socketserver"
 	"github.com/socketserver-go/socketserver/proxy"
+	"github.com/socketserver-go/socketserver/tlsconn"
 )
 
 // production holds the flags for serving in production: TLS, the PROXY
@@ -94,11 +96,11 @@ func (p *production) check() error {
 // tlsConfig builds the TLS configuration, or returns nil without -tls-cert.
 // The certificate is reloaded from its files when they change; certs is
 // for reloading on SIGHUP.
-func (p *production) tlsConfig() (cfg *tls.Config, certs *socketserver.CertFiles, err error) {
+func (p *production) tlsConfig() (cfg *tls.Config, certs *tlsconn.CertFiles, err error) {
 	if p.tlsCert == "" {
 		return nil, nil, nil
 	}
-	certs, err = socketserver.LoadCertFiles(p.tlsCert, p.tlsKey)
+	certs, err = tlsconn.LoadCertFiles(p.tlsCert, p.tlsKey)
 	if err != nil {
 		return nil, nil, fmt.Errorf("TLS certificate: %w", err)
 	}
@@ -122,7 +124,7 @@ func (p *production) tlsConfig() (cfg *tls.Config, certs *socketserver.CertFiles
 
 // apply sets the production options on a server.
 func (p *production) apply(srv *socketserver.Server, tlsCfg *tls.Config) {
-	srv.TLSConfig = tlsCfg
+	var wraps []func(net.Conn) (net.Conn, error) // the PROXY header first, then TLS
 	if p.proxyProtocol {
 		pp := &proxy.Protocol{Trusted: p.trustedProxies}
 		if p.proxyUntrusted == "ignore" {
@@ -132,8 +134,14 @@ func (p *production) apply(srv *socketserver.Server, tlsCfg *tls.Config) {
 			ev.Preamble = pp.Preamble // the loop reads the header
 			srv.Mode = ev
 		} else {
-			srv.WrapConn = pp.Wrap
+			wraps = append(wraps, pp.Wrap)
 		}
+	}
+	if tlsCfg != nil {
+		wraps = append(wraps, tlsconn.Wrap(tlsCfg, 0))
+	}
+	if len(wraps) > 0 {
+		srv.WrapConn = socketserver.WrapConns(wraps...)
 	}
 	srv.MaxConns = p.maxConns
 	srv.MaxConnsPerIP = p.maxConnsPerIP

@@ -38,6 +38,12 @@ func sockserve(mode string, extra ...string) func(bin, network string, port, con
 	}
 }
 
+func forkecho(extra ...string) func(bin, network string, port, conns int) []string {
+	return func(bin, _ string, port, _ int) []string {
+		return append([]string{filepath.Join(bin, "forkecho"), "-addr", fmt.Sprintf("127.0.0.1:%d", port)}, extra...)
+	}
+}
+
 // servers are the contenders, ours first, then the peers, the C floor last.
 var servers = []server{
 	{name: "socketserver/sync", command: sockserve("sync"), udp: true},
@@ -45,9 +51,12 @@ var servers = []server{
 	{name: "socketserver/pool", command: sockserve("pool"), udp: true, persistent: true},
 	{name: "socketserver/event", command: sockserve("event"), udp: true, persistent: true},
 	{name: "socketserver/prefork", command: sockserve("prefork", "-workers", "2"), udp: true, persistent: true},
-	{name: "socketserver/fork", command: sockserve("fork"), forking: true},
-	{name: "socketserver/fork+spares", command: sockserve("fork", "-spares", "8"), forking: true},
-	{name: "socketserver/fork+spares+reuse", command: sockserve("fork", "-spares", "4", "-requests-per-child", "50"), forking: true},
+	// The fork contenders are examples/forkecho, a small program like the
+	// Python peer's script: each child starts the whole program, so a
+	// child of sockserve, with all its flags and packages, costs more.
+	{name: "socketserver/fork", command: forkecho(), forking: true},
+	{name: "socketserver/fork+spares", command: forkecho("-spares", "8"), forking: true},
+	{name: "socketserver/fork+spares+reuse", command: forkecho("-spares", "4", "-requests-per-child", "50"), forking: true},
 	{name: "go-net", udp: true, persistent: true, command: func(bin, network string, port, _ int) []string {
 		return []string{filepath.Join(bin, "netecho"), "-network", network, "-addr", fmt.Sprintf("127.0.0.1:%d", port)}
 	}},
@@ -78,6 +87,7 @@ func build(root, bench, bin string) error {
 		// Static, as fork mode's children start faster without the dynamic
 		// loader (see README, "Fork and prefork").
 		{root, "env", "CGO_ENABLED=0", "go", "build", "-o", filepath.Join(bin, "sockserve"), "./cmd/sockserve"},
+		{root, "env", "CGO_ENABLED=0", "go", "build", "-o", filepath.Join(bin, "forkecho"), "./examples/forkecho"},
 		{root, "go", "build", "-o", filepath.Join(bin, "sockbench"), "./cmd/sockbench"},
 		{root, "go", "build", "-o", filepath.Join(bin, "respserver"), "./examples/respserver"},
 		{bench, "go", "build", "-o", filepath.Join(bin, "netecho"), "./servers/netecho"},

@@ -1,4 +1,4 @@
-package socketserver
+package tlsconn
 
 import (
 	"crypto/tls"

@@ -1,4 +1,4 @@
-package socketserver_test
+package tlsconn_test
 
 import (
 	"crypto/tls"
@@ -7,45 +7,86 @@ import (
 	"io"
 	"net"
 	"os"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/socketserver-go/socketserver"
 	"github.com/socketserver-go/socketserver/internal/testcert"
+	"github.com/socketserver-go/socketserver/tlsconn"
 )
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// start serves srv on loopback until the test ends.
+func start(t *testing.T, srv *socketserver.Server) net.Addr {
+	t.Helper()
+	srv.Addr = "127.0.0.1:0"
+	addr, err := srv.Listen()
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.ListenAndServe() }()
+	t.Cleanup(func() {
+		srv.Close()
+		<-served
+	})
+	return addr
+}
+
+// waitUntil polls cond, which no event announces, for up to 10s.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting until %s", what)
+		}
+	}
+}
+
+func isTimeoutErr(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
 
 // whoAmI answers with the client certificate's name and the protocol ALPN
 // chose, as the handler sees them.
 var whoAmI = socketserver.HandlerFunc(func(r *socketserver.Request) error {
+	st := tlsconn.State(r)
 	name := "anonymous"
-	if r.TLS != nil && len(r.TLS.PeerCertificates) > 0 {
-		name = r.TLS.PeerCertificates[0].Subject.CommonName
+	if len(st.PeerCertificates) > 0 {
+		name = st.PeerCertificates[0].Subject.CommonName
 	}
-	_, err := fmt.Fprintf(r.Writer, "%s %s\n", name, r.TLS.NegotiatedProtocol)
+	_, err := fmt.Fprintf(r.Writer, "%s %s\n", name, st.NegotiatedProtocol)
 	return err
 })
 
 func TestTLSMutualAuthentication(t *testing.T) {
 	ca := testcert.New(t)
 	var verified atomic.Value
+	var handshakeErrs atomic.Int64
 	srv := &socketserver.Server{
-		Addr:    "127.0.0.1:0",
 		Handler: whoAmI,
-		TLSConfig: &tls.Config{
+		WrapConn: tlsconn.Wrap(&tls.Config{
 			Certificates: []tls.Certificate{ca.Issue(t, "server", false)},
 			ClientCAs:    ca.Pool,
 			ClientAuth:   tls.RequireAndVerifyClientCert,
 			NextProtos:   []string{"echo/2", "echo/1"},
-		},
+		}, 0),
 		VerifyRequest: func(r *socketserver.Request) bool {
 			// The hook sees the verified identity, before the handler.
-			name := r.TLS.PeerCertificates[0].Subject.CommonName
+			name := tlsconn.State(r).PeerCertificates[0].Subject.CommonName
 			verified.Store(name)
 			return name != "mallory"
 		},
-		HandleError: func(net.Addr, error) {},
+		HandleError: func(_ net.Addr, err error) {
+			if errors.Is(err, tlsconn.ErrHandshake) {
+				handshakeErrs.Add(1)
+			}
+		},
 	}
 	addr := start(t, srv)
 	dialTLS := func(cert *tls.Certificate) (string, error) {
@@ -82,7 +123,7 @@ func TestTLSMutualAuthentication(t *testing.T) {
 	}
 	waitUntil(t, "the failures counted", func() bool {
 		st := srv.Stats()
-		return st.TLSFailures == 2 && st.Rejected == 1 && st.ActiveConns == 0
+		return handshakeErrs.Load() == 2 && st.Rejected == 1 && st.ActiveConns == 0
 	})
 }
 
@@ -92,20 +133,25 @@ func TestTLSHandshakeFailures(t *testing.T) {
 	ca := testcert.New(t)
 	errs := make(chan error, 10)
 	srv := &socketserver.Server{
-		Addr:                "127.0.0.1:0",
-		Handler:             whoAmI,
-		TLSConfig:           &tls.Config{Certificates: []tls.Certificate{ca.Issue(t, "server", false)}},
-		TLSHandshakeTimeout: 200 * time.Millisecond,
-		HandleError:         func(_ net.Addr, err error) { errs <- err },
+		Handler:     whoAmI,
+		WrapConn:    tlsconn.Wrap(&tls.Config{Certificates: []tls.Certificate{ca.Issue(t, "server", false)}}, 200*time.Millisecond),
+		HandleError: func(_ net.Addr, err error) { errs <- err },
 	}
 	addr := start(t, srv)
-	plain := dial(t, addr)
+	plain, err := net.Dial("tcp", addr.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plain.Close()
 	io.WriteString(plain, "hello in the clear\n")
-	if err := <-errs; !strings.Contains(err.Error(), "TLS handshake") {
+	if err := <-errs; !errors.Is(err, tlsconn.ErrHandshake) {
 		t.Errorf("plain client: reported %v", err)
 	}
-	silent := dial(t, addr) // says nothing: the handshake times out
-	if err := <-errs; !strings.Contains(err.Error(), "TLS handshake") || !isTimeoutErr(err) {
+	silent, err := net.Dial("tcp", addr.String()) // says nothing: the handshake times out
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := <-errs; !errors.Is(err, tlsconn.ErrHandshake) || !isTimeoutErr(err) {
 		t.Errorf("silent client: reported %v", err)
 	}
 	silent.Close()
@@ -119,11 +165,6 @@ func TestTLSHandshakeFailures(t *testing.T) {
 	}
 }
 
-func isTimeoutErr(err error) bool {
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
-}
-
 // CertFiles serves a renewed certificate without a restart: when the
 // files change, and on Reload.
 func TestCertFilesReload(t *testing.T) {
@@ -131,13 +172,13 @@ func TestCertFilesReload(t *testing.T) {
 	dir := t.TempDir()
 	first := ca.Issue(t, "first", false)
 	certFile, keyFile := testcert.WritePEM(t, dir, "server", first)
-	certs, err := socketserver.LoadCertFiles(certFile, keyFile)
+	certs, err := tlsconn.LoadCertFiles(certFile, keyFile)
 	if err != nil {
 		t.Fatal(err)
 	}
 	certs.CheckInterval = time.Nanosecond // look at the files on every handshake
-	srv := &socketserver.Server{Addr: "127.0.0.1:0", Handler: whoAmI,
-		TLSConfig: &tls.Config{GetCertificate: certs.GetCertificate}}
+	srv := &socketserver.Server{Handler: whoAmI,
+		WrapConn: tlsconn.Wrap(&tls.Config{GetCertificate: certs.GetCertificate}, 0)}
 	addr := start(t, srv)
 	served := func() string {
 		c, err := tls.Dial("tcp", addr.String(), &tls.Config{RootCAs: ca.Pool})
