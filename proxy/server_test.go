@@ -39,16 +39,7 @@ func TestServerSeesTheClient(t *testing.T) {
 		MaxConnsPerIP: 1,
 		HandleError:   func(net.Addr, error) {},
 	}
-	addr, err := srv.Listen()
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.ListenAndServe() }()
-	defer func() {
-		srv.Close()
-		<-served
-	}()
+	addr := serve(t, srv)
 	send := func(client string) (net.Conn, *bufio.Reader) {
 		c, err := net.Dial("tcp", addr.String())
 		if err != nil {
@@ -114,16 +105,7 @@ func TestEventModePreamble(t *testing.T) {
 		EventHandler: whoEvents{},
 		HandleError:  func(net.Addr, error) {},
 	}
-	addr, err := srv.Listen()
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.ListenAndServe() }()
-	defer func() {
-		srv.Close()
-		<-served
-	}()
+	addr := serve(t, srv)
 	for i, client := range []string{"203.0.113.9:1111", "[2001:db8::7]:2222"} {
 		c, err := net.Dial("tcp", addr.String())
 		if err != nil {
@@ -157,4 +139,20 @@ func TestEventModePreamble(t *testing.T) {
 	if got, _ := io.ReadAll(c); len(got) != 0 {
 		t.Errorf("a connection without a header got %q", got)
 	}
+}
+
+// serve serves srv until the test ends and returns its address.
+func serve(t *testing.T, srv *socketserver.Server) net.Addr {
+	t.Helper()
+	addr, err := srv.Listen()
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.ListenAndServe() }()
+	t.Cleanup(func() {
+		srv.Close()
+		<-served
+	})
+	return addr
 }
