@@ -14,6 +14,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/socketserver-go/socketserver"
+	"github.com/socketserver-go/socketserver/internal/servetest"
 	"github.com/socketserver-go/socketserver/metrics"
 )
 
@@ -51,16 +52,7 @@ func TestInstrumentAndAdmin(t *testing.T) {
 	if err := metrics.Instrument(srv, reg, "echo"); err != nil {
 		t.Fatal(err)
 	}
-	addr, err := srv.Listen()
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.ListenAndServe() }()
-	defer func() {
-		srv.Close()
-		<-served
-	}()
+	addr := servetest.Serve(t, srv)
 	for _, msg := range []string{"a", "bb", "panic"} {
 		c, err := net.Dial("tcp", addr.String())
 		if err != nil {

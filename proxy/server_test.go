@@ -13,6 +13,7 @@ import (
 	proxyproto "github.com/pires/go-proxyproto"
 
 	"github.com/socketserver-go/socketserver"
+	"github.com/socketserver-go/socketserver/internal/servetest"
 	"github.com/socketserver-go/socketserver/proxy"
 )
 
@@ -39,7 +40,7 @@ func TestServerSeesTheClient(t *testing.T) {
 		MaxConnsPerIP: 1,
 		HandleError:   func(net.Addr, error) {},
 	}
-	addr := serve(t, srv)
+	addr := servetest.Serve(t, srv)
 	send := func(client string) (net.Conn, *bufio.Reader) {
 		c, err := net.Dial("tcp", addr.String())
 		if err != nil {
@@ -105,7 +106,7 @@ func TestEventModePreamble(t *testing.T) {
 		EventHandler: whoEvents{},
 		HandleError:  func(net.Addr, error) {},
 	}
-	addr := serve(t, srv)
+	addr := servetest.Serve(t, srv)
 	for i, client := range []string{"203.0.113.9:1111", "[2001:db8::7]:2222"} {
 		c, err := net.Dial("tcp", addr.String())
 		if err != nil {
@@ -139,20 +140,4 @@ func TestEventModePreamble(t *testing.T) {
 	if got, _ := io.ReadAll(c); len(got) != 0 {
 		t.Errorf("a connection without a header got %q", got)
 	}
-}
-
-// serve serves srv until the test ends and returns its address.
-func serve(t *testing.T, srv *socketserver.Server) net.Addr {
-	t.Helper()
-	addr, err := srv.Listen()
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.ListenAndServe() }()
-	t.Cleanup(func() {
-		srv.Close()
-		<-served
-	})
-	return addr
 }

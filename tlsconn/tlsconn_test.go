@@ -14,6 +14,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/socketserver-go/socketserver"
+	"github.com/socketserver-go/socketserver/internal/servetest"
 	"github.com/socketserver-go/socketserver/internal/testcert"
 	"github.com/socketserver-go/socketserver/tlsconn"
 )
@@ -24,17 +25,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 func start(t *testing.T, srv *socketserver.Server) net.Addr {
 	t.Helper()
 	srv.Addr = "127.0.0.1:0"
-	addr, err := srv.Listen()
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.ListenAndServe() }()
-	t.Cleanup(func() {
-		srv.Close()
-		<-served
-	})
-	return addr
+	return servetest.Serve(t, srv)
 }
 
 // waitUntil polls cond, which no event announces, for up to 10s.
