@@ -79,7 +79,7 @@ func (s *Server) releaseIP(ip netip.Addr) {
 func (s *Server) checkStreamOptions() error {
 	if _, ok := s.mode().(Event); ok && s.WrapConn != nil {
 		// It reads from a connection that blocks, which a callback must not.
-		return fmt.Errorf("%w: WrapConn (TLS) in Event mode: use Goroutine mode, or terminate TLS at a balancer; the PROXY header is Event.Preamble's", ErrUnsupported)
+		return fmt.Errorf("%w: WrapConn (TLS) in Event mode: TLS is Event.Layer's (tlsconn.Layer), the PROXY header Event.Preamble's", ErrUnsupported)
 	}
 	return nil
 }

@@ -66,6 +66,17 @@ type Event struct {
 	// PreambleTimeout bounds the wait for the preamble. Zero means 5s.
 	PreambleTimeout time.Duration
 
+	// Layer, if not nil, puts a protocol that transforms every byte, such
+	// as TLS (see tlsconn.Layer), between each stream connection and the
+	// EventHandler: Event mode's counterpart of a WrapConn that returns a
+	// new net.Conn. See EventLayer for what it is given and must do. Its
+	// handshake comes after the Preamble; MaxConnsPerIP, VerifyRequest and
+	// OnOpen come after the handshake.
+	Layer func(raw net.Conn) EventLayer
+
+	// HandshakeTimeout bounds a Layer's handshake. Zero means 10s.
+	HandshakeTimeout time.Duration
+
 	// Workers is the number of goroutines that run the functions passed to
 	// EventConn.Go. Zero means 4 × GOMAXPROCS. They start on first use.
 	Workers int
@@ -112,6 +123,13 @@ func (e Event) preambleTimeout() time.Duration {
 		return 5 * time.Second
 	}
 	return e.PreambleTimeout
+}
+
+func (e Event) handshakeTimeout() time.Duration {
+	if e.HandshakeTimeout <= 0 {
+		return 10 * time.Second
+	}
+	return e.HandshakeTimeout
 }
 
 // maxPreamble bounds the bytes a preamble may take: a PROXY v2 header
@@ -218,6 +236,7 @@ type EventConn struct {
 	remote net.Addr
 	local  net.Addr
 	value  any
+	layer  EventLayer // Event.Layer's, if set
 
 	gone atomic.Bool  // closed, or closing: further writes fail
 	jobs atomic.Int32 // functions passed to Go not yet returned

@@ -1,6 +1,7 @@
 package socketserver
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -32,6 +33,14 @@ type connImpl struct {
 	heard    bool // input came (FirstByteTimeout no longer applies)
 	preamble bool // waiting for Event.Preamble to be satisfied
 	counted  bool // counted against MaxConnsPerIP
+	rawEOF   bool // the socket reached EOF (inEOF follows once the layer's input is read)
+
+	// With Event.Layer: the raw connection under it, and the handshake
+	// under way.
+	pipe          *layerPipe
+	handshaking   bool
+	layerClosed   bool // CloseWrite was called
+	stopHandshake context.CancelFunc
 
 	closedByUser bool  // Close or AsyncClose: writes fail from now on
 	closeErr     error // why the connection is closing
@@ -124,6 +133,10 @@ func (l *eventLoop) adopt(fd int, sa unix.Sockaddr) {
 		l.schedule(c)
 		return
 	}
+	if e.cfg.Layer != nil {
+		l.startLayer(c, nil)
+		return
+	}
 	l.open(c)
 }
 
@@ -142,7 +155,7 @@ func (l *eventLoop) open(c *EventConn) {
 	}
 
 	if s.ConnState != nil || s.VerifyRequest != nil {
-		ci.req = &Request{ID: c.id, RemoteAddr: c.remote, LocalAddr: c.local, srv: s}
+		ci.req = &Request{ID: c.id, RemoteAddr: c.remote, LocalAddr: c.local, srv: s, event: c}
 		ci.req.setState(StateNew)
 		if !s.verify(ci.req) {
 			s.stats.rejected.Add(1)
@@ -178,6 +191,18 @@ func (l *eventLoop) read(c *EventConn) bool {
 			l.readPreamble(c, l.buf[:n])
 			return true
 		}
+		if ci.pipe != nil {
+			if ci.pipe.feed(l.buf[:n], false) > l.e.cfg.maxInput() {
+				ci.reported = true
+				l.s.report(c.remote, ErrInputLimit)
+				l.closeNow(c, ErrInputLimit)
+				return false
+			}
+			if !ci.handshaking {
+				l.readLayer(c)
+			}
+			return true
+		}
 		l.deliver(c, l.buf[:n])
 		return true
 	case err == nil: // EOF
@@ -185,15 +210,20 @@ func (l *eventLoop) read(c *EventConn) bool {
 			l.closeNow(c, ci.closeErr)
 			return false
 		}
-		ci.inEOF = true
+		ci.rawEOF = true
 		if ci.preamble {
 			l.closeNow(c, nil) // gone before its preamble was whole
 			return false
 		}
-		if ci.bufs != nil && len(ci.bufs.in) > 0 {
-			l.deliver(c, nil) // the last, incomplete, input
+		if ci.pipe != nil {
+			ci.pipe.feed(nil, true)
+			l.setInterest(c)
+			if !ci.handshaking {
+				l.readLayer(c) // the layer reports the end in turn
+			}
+			return false
 		}
-		l.beginClose(c, nil)
+		l.inputEnded(c)
 	case err == unix.EAGAIN || err == unix.EINTR:
 	case ci.state == stateLingering:
 		l.closeNow(c, ci.closeErr)
@@ -201,6 +231,18 @@ func (l *eventLoop) read(c *EventConn) bool {
 		l.closeNow(c, os.NewSyscallError("read", err))
 	}
 	return false
+}
+
+// inputEnded tells c's handler that the client ended its input: OnData
+// has the last, incomplete, input if any is left, and c is closed once its
+// output is sent.
+func (l *eventLoop) inputEnded(c *EventConn) {
+	ci := &c.impl
+	ci.inEOF = true
+	if ci.bufs != nil && len(ci.bufs.in) > 0 {
+		l.deliver(c, nil)
+	}
+	l.beginClose(c, nil)
 }
 
 // readPreamble passes the bytes received so far to Event.Preamble, and
@@ -231,6 +273,13 @@ func (l *eventLoop) readPreamble(c *EventConn, in []byte) {
 	ci.preamble = false
 	n = min(max(n, 0), len(b.in))
 	b.in = append(b.in[:0], b.in[n:]...) // keep what followed the preamble
+	if l.e.cfg.Layer != nil {
+		rest := b.in
+		b.in = b.in[:0]
+		l.startLayer(c, rest) // copies rest
+		l.releaseBufs(c, false)
+		return
+	}
 	l.open(c)
 	if ci.state == stateOpen && len(b.in) > 0 {
 		l.deliver(c, nil)
@@ -295,20 +344,10 @@ func (l *eventLoop) afterCallback(c *EventConn) {
 	l.releaseBufs(c, false)
 }
 
-// queue appends p to c's output. The loop owns p from now on.
+// queue sends p, from AsyncWrite, to c.
 func (l *eventLoop) queue(c *EventConn, p []byte) {
-	ci := &c.impl
-	if ci.pending()+len(p) > l.e.cfg.maxOutput() {
-		ci.failed, ci.closeErr = true, ErrOutputLimit
-		c.gone.Store(true)
-		l.afterCallback(c)
-		return
-	}
-	if ci.pending() == 0 {
-		ci.lastOut = l.nowNano // a write stall is timed from here
-	}
-	l.appendOut(c, p)
-	l.markDirty(c)
+	l.send(c, p)
+	l.afterCallback(c)
 }
 
 // appendOut copies p to c's output buffer, reusing its sent part.
@@ -357,9 +396,12 @@ func (l *eventLoop) markDirty(c *EventConn) {
 	}
 }
 
-// flushDirty sends the output queued in this turn and finishes closes.
+// flushDirty sends the output queued in this turn and finishes closes. A
+// connection may be marked dirty again while this runs (a layer's input
+// read once its output drained): it is served in the same pass.
 func (l *eventLoop) flushDirty() {
-	for i, c := range l.dirty {
+	for i := 0; i < len(l.dirty); i++ {
+		c := l.dirty[i]
 		l.dirty[i] = nil
 		c.impl.dirty = false
 		if c.impl.state != stateClosed {
@@ -399,10 +441,22 @@ func (l *eventLoop) flush(c *EventConn) {
 	switch p := ci.pending(); {
 	case p >= l.e.cfg.highWater():
 		ci.paused = true
-	case p <= l.e.cfg.lowWater():
+	case p <= l.e.cfg.lowWater() && ci.paused:
 		ci.paused = false
+		if ci.pipe != nil && !ci.handshaking && ci.pipe.buffered() {
+			l.readLayer(c) // input that arrived while paused
+			if ci.state == stateClosed {
+				return
+			}
+		}
 	}
 	if ci.state == stateClosing && ci.pending() == 0 && c.jobs.Load() == 0 {
+		if ci.pipe != nil && !ci.layerClosed && !ci.handshaking && ci.closeErr == nil {
+			ci.layerClosed = true
+			c.layer.CloseWrite() // its last words (TLS: close_notify) go first
+			l.flush(c)
+			return
+		}
 		l.endClose(c)
 		return
 	}
@@ -414,7 +468,7 @@ func (l *eventLoop) flush(c *EventConn) {
 func (l *eventLoop) setInterest(c *EventConn) {
 	ci := &c.impl
 	var want uint32
-	if ci.state == stateLingering || ci.state == stateOpen && !ci.paused && !ci.inEOF {
+	if ci.state == stateLingering || ci.state == stateOpen && !ci.paused && !ci.inEOF && !ci.rawEOF {
 		want |= poller.Readable
 	}
 	if ci.pending() > 0 {
@@ -476,6 +530,10 @@ func (l *eventLoop) closeNow(c *EventConn, err error) {
 	}
 	ci.state = stateClosed
 	c.gone.Store(true)
+	if ci.pipe != nil {
+		ci.pipe.Close()
+		ci.stopHandshake()
+	}
 	unix.Close(ci.fd)
 	l.conns[ci.fd] = nil
 	l.nconns.Add(-1)
@@ -622,16 +680,9 @@ func (c *EventConn) write(p []byte) (int, error) {
 		return 0, net.ErrClosed
 	}
 	l := ci.loop
-	if ci.pending()+len(p) > l.e.cfg.maxOutput() {
-		ci.failed, ci.closeErr = true, ErrOutputLimit
-		c.gone.Store(true)
-		return 0, ErrOutputLimit
+	if err := l.send(c, p); err != nil {
+		return 0, err
 	}
-	if ci.pending() == 0 {
-		ci.lastOut = l.nowNano
-	}
-	l.appendOut(c, p)
-	l.markDirty(c)
 	return len(p), nil
 }
 

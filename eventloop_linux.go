@@ -54,7 +54,8 @@ type mail struct {
 	c    *EventConn
 	fd   int           // mailAdopt
 	sa   unix.Sockaddr // mailAdopt
-	data []byte        // mailWrite
+	data []byte        // mailWrite, mailRawWrite
+	err  error         // mailHandshake
 }
 
 type mailKind uint8
@@ -65,6 +66,8 @@ const (
 	mailClose                    // close c once its output is sent
 	mailWake                     // call OnData for c again
 	mailJobsDone                 // c has no Go function running
+	mailRawWrite                 // queue data from c's layer's handshake
+	mailHandshake                // c's layer's handshake ended, with err
 )
 
 // The wheel's tick and span: timeouts fire at most 10ms late, and
@@ -275,6 +278,11 @@ func (l *eventLoop) handleMail(m mail) {
 		}
 	case mailJobsDone:
 		l.markDirty(c) // a close may have waited for the jobs
+	case mailRawWrite:
+		l.queueRaw(c, m.data)
+		l.afterCallback(c)
+	case mailHandshake:
+		l.handshakeDone(c, m.err)
 	}
 }
 
@@ -285,8 +293,13 @@ func (l *eventLoop) handleMail(m mail) {
 func (l *eventLoop) startDrain() {
 	l.drained = true
 	if l.lfd >= 0 {
+		// Close the duplicate now, as Shutdown closed the listener: a
+		// client that connects from now on is refused, rather than left
+		// in the backlog until serving ends. (On a socket shared with
+		// other processes, they go on accepting.)
 		l.p.Remove(l.lfd)
-		l.lfd = -1 // closed by the engine; accepted connections get served
+		unix.Close(l.lfd)
+		l.lfd, l.e.lfd = -1, -1
 	}
 	if l.pfd >= 0 {
 		l.p.Remove(l.pfd)
@@ -304,8 +317,14 @@ func (l *eventLoop) startDrain() {
 // then closes it gracefully.
 func (l *eventLoop) drainConn(c *EventConn) {
 	ci := &c.impl
+	if ci.handshaking {
+		return // drained once open
+	}
+	if ci.pipe != nil {
+		l.readLayer(c) // what the handshake left
+	}
 	for range 16 {
-		if ci.state != stateOpen || ci.paused || ci.inEOF || !l.read(c) {
+		if ci.state != stateOpen || ci.paused || ci.inEOF || ci.rawEOF || !l.read(c) {
 			break
 		}
 	}

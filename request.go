@@ -58,6 +58,7 @@ type Request struct {
 	PacketConn net.PacketConn
 
 	srv       *Server
+	event     *EventConn    // Event mode: the connection
 	daemon    bool          // not waited for by Shutdown and Close
 	checked   bool          // verified already, by the server of a Fork child
 	raw       net.Conn      // the accepted connection, under any wrapping

@@ -22,7 +22,7 @@ import (
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // start serves srv on loopback until the test ends.
-func start(t *testing.T, srv *socketserver.Server) net.Addr {
+func start(t testing.TB, srv *socketserver.Server) net.Addr {
 	t.Helper()
 	srv.Addr = "127.0.0.1:0"
 	return servetest.Serve(t, srv)

@@ -137,7 +137,10 @@ func (p *production) apply(srv *socketserver.Server, tlsCfg *tls.Config) {
 			wraps = append(wraps, pp.Wrap)
 		}
 	}
-	if tlsCfg != nil {
+	if ev, ok := srv.Mode.(socketserver.Event); ok && tlsCfg != nil {
+		ev.Layer = tlsconn.Layer(tlsCfg) // the loop runs TLS
+		srv.Mode = ev
+	} else if tlsCfg != nil {
 		wraps = append(wraps, tlsconn.Wrap(tlsCfg, 0))
 	}
 	if len(wraps) > 0 {

@@ -13,8 +13,15 @@ import (
 )
 
 // The real openssl s_client talks to sockserve over TLS: with ALPN, and
-// with a client certificate when -tls-client-ca asks for one.
+// with a client certificate when -tls-client-ca asks for one; in
+// goroutine mode (tlsconn.Wrap) and in event mode (tlsconn.Layer).
 func TestTLSWithOpenSSL(t *testing.T) {
+	for _, mode := range []string{"goroutine", "event"} {
+		t.Run(mode, func(t *testing.T) { testTLSWithOpenSSL(t, mode) })
+	}
+}
+
+func testTLSWithOpenSSL(t *testing.T, mode string) {
 	openssl, err := exec.LookPath("openssl")
 	if err != nil {
 		t.Fatalf("openssl is needed (Debian's openssl): %v", err)
@@ -34,7 +41,7 @@ func TestTLSWithOpenSSL(t *testing.T) {
 		return string(out), err
 	}
 
-	p := startServe(t, 1, "-service", "upper", "-listen", "tcp://127.0.0.1:0",
+	p := startServe(t, 1, "-service", "upper", "-mode", mode, "-listen", "tcp://127.0.0.1:0",
 		"-tls-cert", certFile, "-tls-key", keyFile, "-tls-alpn", "upper/1")
 	if out, err := sClient(p.urls[0]); !strings.Contains(out, "HELLO OVER TLS") {
 		t.Errorf("openssl s_client: %q, %v", out, err)
@@ -43,7 +50,7 @@ func TestTLSWithOpenSSL(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, p.stderr)
 	}
 
-	mutual := startServe(t, 1, "-service", "upper", "-listen", "tcp://127.0.0.1:0",
+	mutual := startServe(t, 1, "-service", "upper", "-mode", mode, "-listen", "tcp://127.0.0.1:0",
 		"-tls-cert", certFile, "-tls-key", keyFile, "-tls-client-ca", caFile)
 	if out, err := sClient(mutual.urls[0], "-cert", clientCert, "-key", clientKey); !strings.Contains(out, "HELLO OVER TLS") {
 		t.Errorf("with a client certificate: %q, %v", out, err)

@@ -1,0 +1,237 @@
+package socketserver
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"time"
+)
+
+// A layerPipe is the raw connection under an EventLayer. The loop feeds it
+// what it reads from the socket; what the layer writes goes to the
+// connection's output: through the mailbox from the handshake's
+// goroutine, straight into the output buffer once the loop owns the layer.
+type layerPipe struct {
+	c    *EventConn
+	l    *eventLoop
+	more sync.Cond // signalled when input, EOF or the close arrives
+
+	mu     sync.Mutex
+	in     []byte // received, not yet read; in[off:] is unread
+	off    int
+	eof    bool // the client ended the stream
+	closed bool
+	onLoop bool // the handshake is over: Read never waits, Write queues directly
+}
+
+var _ net.Conn = (*layerPipe)(nil)
+
+// errWouldBlock is what the pipe's Read returns on the loop when it holds
+// no input: a temporary timeout, which crypto/tls does not keep as the
+// connection's error.
+var errWouldBlock error = wouldBlockError{}
+
+type wouldBlockError struct{}
+
+func (wouldBlockError) Error() string   { return "socketserver: no input yet" }
+func (wouldBlockError) Timeout() bool   { return true }
+func (wouldBlockError) Temporary() bool { return true }
+
+func (p *layerPipe) Read(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for p.off == len(p.in) && !p.eof && !p.closed {
+		if p.onLoop {
+			return 0, errWouldBlock
+		}
+		p.more.Wait()
+	}
+	switch {
+	case p.closed:
+		return 0, net.ErrClosed
+	case p.off < len(p.in):
+		n := copy(b, p.in[p.off:])
+		p.off += n
+		if p.off == len(p.in) {
+			p.in, p.off = p.in[:0], 0
+		}
+		return n, nil
+	}
+	return 0, io.EOF
+}
+
+func (p *layerPipe) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	closed, onLoop := p.closed, p.onLoop
+	p.mu.Unlock()
+	switch {
+	case closed:
+		return 0, net.ErrClosed
+	case onLoop:
+		if err := p.l.queueRaw(p.c, b); err != nil {
+			return 0, err
+		}
+		return len(b), nil
+	}
+	if err := p.l.post(mail{kind: mailRawWrite, c: p.c, data: append([]byte(nil), b...)}); err != nil {
+		return 0, err
+	}
+	return len(b), nil
+}
+
+// Close makes Read and Write fail; the loop closes the socket.
+func (p *layerPipe) Close() error {
+	p.mu.Lock()
+	p.closed = true
+	p.mu.Unlock()
+	p.more.Broadcast()
+	return nil
+}
+
+func (p *layerPipe) LocalAddr() net.Addr  { return p.c.local }
+func (p *layerPipe) RemoteAddr() net.Addr { return p.c.remote }
+
+// Deadlines are the loop's to keep: the handshake's context, and the
+// server's timeouts on the connection.
+func (p *layerPipe) SetDeadline(time.Time) error      { return nil }
+func (p *layerPipe) SetReadDeadline(time.Time) error  { return nil }
+func (p *layerPipe) SetWriteDeadline(time.Time) error { return nil }
+
+// feed adds input from the socket, eof saying the client ended the
+// stream, and returns how much input waits to be read.
+func (p *layerPipe) feed(in []byte, eof bool) int {
+	p.mu.Lock()
+	p.in = append(p.in, in...)
+	p.eof = p.eof || eof
+	n := len(p.in) - p.off
+	p.mu.Unlock()
+	p.more.Signal()
+	return n
+}
+
+// buffered reports whether input waits to be read.
+func (p *layerPipe) buffered() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.off < len(p.in) || p.eof
+}
+
+// startLayer makes c's layer over a pipe holding first, what arrived
+// after the preamble, and runs its handshake on a goroutine of its own.
+func (l *eventLoop) startLayer(c *EventConn, first []byte) {
+	ci := &c.impl
+	p := &layerPipe{c: c, l: l}
+	p.more.L = &p.mu
+	p.in = append(p.in, first...)
+	layer, err := l.callLayer(p)
+	if err != nil {
+		l.closeNow(c, err)
+		return
+	}
+	ci.pipe, c.layer, ci.handshaking = p, layer, true
+	ctx, cancel := context.WithTimeout(context.Background(), l.e.cfg.handshakeTimeout())
+	ci.stopHandshake = cancel
+	l.e.jobs.Go(func() {
+		defer cancel()
+		err := handshake(ctx, layer)
+		l.post(mail{kind: mailHandshake, c: c, err: err}) // fails only once c is closed
+	})
+}
+
+// callLayer runs Event.Layer, turning a panic into an error.
+func (l *eventLoop) callLayer(p *layerPipe) (layer EventLayer, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = panicError(v)
+		}
+	}()
+	if layer = l.e.cfg.Layer(p); layer == nil {
+		return nil, errors.New("socketserver: Event.Layer returned nil")
+	}
+	return layer, nil
+}
+
+// handshake runs the layer's handshake, turning a panic into an error.
+func handshake(ctx context.Context, layer EventLayer) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = panicError(v)
+		}
+	}()
+	return layer.HandshakeContext(ctx)
+}
+
+// handshakeDone opens c once its layer's handshake succeeded, and hands
+// the handler what arrived meanwhile.
+func (l *eventLoop) handshakeDone(c *EventConn, err error) {
+	ci := &c.impl
+	ci.handshaking = false
+	ci.stopHandshake()
+	if err != nil {
+		l.closeNow(c, err)
+		return
+	}
+	ci.pipe.mu.Lock()
+	ci.pipe.onLoop = true
+	ci.pipe.mu.Unlock()
+	l.open(c)
+	l.readLayer(c)
+}
+
+// readLayer hands c's handler what its layer makes of the input received
+// so far, while c is open and not paused.
+func (l *eventLoop) readLayer(c *EventConn) {
+	ci := &c.impl
+	for ci.state == stateOpen && ci.opened && !ci.paused && !ci.inEOF {
+		n, err := c.layer.Read(l.buf)
+		if n > 0 {
+			l.deliver(c, l.buf[:n])
+		}
+		switch {
+		case err == nil:
+		case errors.Is(err, errWouldBlock):
+			return
+		case err == io.EOF:
+			l.inputEnded(c)
+			return
+		default:
+			if ci.state == stateOpen {
+				l.closeNow(c, err)
+			}
+			return
+		}
+	}
+}
+
+// queueRaw queues bytes for c's socket: the layer's output, or the
+// handler's without one. Past MaxOutput it marks c failed, for
+// afterCallback to close.
+func (l *eventLoop) queueRaw(c *EventConn, p []byte) error {
+	ci := &c.impl
+	if ci.state == stateClosed {
+		return net.ErrClosed
+	}
+	if ci.pending()+len(p) > l.e.cfg.maxOutput() {
+		ci.failed, ci.closeErr = true, ErrOutputLimit
+		c.gone.Store(true)
+		return ErrOutputLimit
+	}
+	if ci.pending() == 0 {
+		ci.lastOut = l.nowNano // a write stall is timed from here
+	}
+	l.appendOut(c, p)
+	l.markDirty(c)
+	return nil
+}
+
+// send queues the handler's output p for c: through its layer, if it has
+// one.
+func (l *eventLoop) send(c *EventConn, p []byte) error {
+	if c.layer != nil {
+		_, err := c.layer.Write(p)
+		return err
+	}
+	return l.queueRaw(c, p)
+}

@@ -1,0 +1,259 @@
+package tlsconn_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/socketserver-go/socketserver"
+	"github.com/socketserver-go/socketserver/internal/testcert"
+	"github.com/socketserver-go/socketserver/tlsconn"
+)
+
+// whoAmIEvents answers each connection, as it opens, with the client
+// certificate's name and the protocol ALPN chose, then closes it.
+type whoAmIEvents struct{ socketserver.EventHandlerBase }
+
+func (whoAmIEvents) OnOpen(c *socketserver.EventConn) {
+	st := tlsconn.EventState(c)
+	name := "anonymous"
+	if len(st.PeerCertificates) > 0 {
+		name = st.PeerCertificates[0].Subject.CommonName
+	}
+	fmt.Fprintf(c, "%s %s\n", name, st.NegotiatedProtocol)
+	c.Close()
+}
+
+// echoEvents sends back what it receives.
+type echoEvents struct{ socketserver.EventHandlerBase }
+
+func (echoEvents) OnData(c *socketserver.EventConn, in []byte) int {
+	c.Write(in)
+	return len(in)
+}
+
+func TestEventTLSMutualAuthentication(t *testing.T) {
+	ca := testcert.New(t)
+	var verified atomic.Value
+	var handshakeErrs atomic.Int64
+	srv := &socketserver.Server{
+		EventHandler: whoAmIEvents{},
+		Mode: socketserver.Event{Loops: 2, Layer: tlsconn.Layer(&tls.Config{
+			Certificates: []tls.Certificate{ca.Issue(t, "server", false)},
+			ClientCAs:    ca.Pool,
+			ClientAuth:   tls.RequireAndVerifyClientCert,
+			NextProtos:   []string{"echo/2", "echo/1"},
+		})},
+		VerifyRequest: func(r *socketserver.Request) bool {
+			name := tlsconn.State(r).PeerCertificates[0].Subject.CommonName
+			verified.Store(name)
+			return name != "mallory"
+		},
+		HandleError: func(_ net.Addr, err error) {
+			if errors.Is(err, tlsconn.ErrHandshake) {
+				handshakeErrs.Add(1)
+			}
+		},
+	}
+	addr := start(t, srv)
+	dialTLS := func(cert *tls.Certificate) (string, error) {
+		cfg := &tls.Config{RootCAs: ca.Pool, NextProtos: []string{"echo/1"}}
+		if cert != nil {
+			cfg.Certificates = []tls.Certificate{*cert}
+		}
+		c, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", addr.String(), cfg)
+		if err != nil {
+			return "", err
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		b, err := io.ReadAll(c)
+		return string(b), err
+	}
+	alice := ca.Issue(t, "alice", true)
+	if got, err := dialTLS(&alice); err != nil || got != "alice echo/1\n" {
+		t.Errorf("alice: %q, %v", got, err) // err nil: the server ended with close_notify
+	}
+	if verified.Load() != "alice" {
+		t.Errorf("VerifyRequest saw %v", verified.Load())
+	}
+	mallory := ca.Issue(t, "mallory", true)
+	if got, _ := dialTLS(&mallory); got != "" {
+		t.Errorf("mallory, rejected by VerifyRequest, got %q", got)
+	}
+	if got, err := dialTLS(nil); err == nil && got != "" {
+		t.Errorf("a client without a certificate got %q", got)
+	}
+	other := testcert.New(t).Issue(t, "eve", true)
+	if got, err := dialTLS(&other); err == nil && got != "" {
+		t.Errorf("a client of another CA got %q", got)
+	}
+	waitUntil(t, "the failures counted", func() bool {
+		st := srv.Stats()
+		return handshakeErrs.Load() == 2 && st.Rejected == 1 && st.ActiveConns == 0
+	})
+}
+
+// Many clients at once, each sending more than the loop buffers before it
+// stops reading (HighWater), get every byte back in order: the layer's
+// input waits while the connection is paused, and is read when it resumes.
+func TestEventTLSEchoUnderBackpressure(t *testing.T) {
+	ca := testcert.New(t)
+	srv := &socketserver.Server{
+		EventHandler: echoEvents{},
+		Mode: socketserver.Event{Loops: 2, HighWater: 8 << 10,
+			Layer: tlsconn.Layer(&tls.Config{Certificates: []tls.Certificate{ca.Issue(t, "server", false)}})},
+	}
+	addr := start(t, srv)
+	const clients, size = 8, 1 << 20
+	var wg sync.WaitGroup
+	for i := range clients {
+		wg.Go(func() {
+			c, err := tls.Dial("tcp", addr.String(), &tls.Config{RootCAs: ca.Pool})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(30 * time.Second))
+			msg := make([]byte, size+i*997) // not a multiple of a record
+			rand.Read(msg)
+			sent := make(chan error, 1)
+			go func() {
+				_, err := c.Write(msg)
+				if err == nil {
+					err = c.CloseWrite() // close_notify: the server ends too
+				}
+				sent <- err
+			}()
+			got, err := io.ReadAll(c)
+			if err := <-sent; err != nil {
+				t.Errorf("client %d: write: %v", i, err)
+			}
+			if err != nil || !bytes.Equal(got, msg) {
+				t.Errorf("client %d: %d of %d bytes back, equal %v, %v", i, len(got), len(msg), bytes.Equal(got, msg[:min(len(got), len(msg))]), err)
+			}
+		})
+	}
+	wg.Wait()
+	waitUntil(t, "the connections closed", func() bool { return srv.Stats().ActiveConns == 0 })
+}
+
+// A plain-text client, or one that never finishes its handshake, is cut
+// off and reported; the loop serves others meanwhile.
+func TestEventTLSHandshakeFailures(t *testing.T) {
+	ca := testcert.New(t)
+	errs := make(chan error, 10)
+	srv := &socketserver.Server{
+		EventHandler: whoAmIEvents{},
+		Mode: socketserver.Event{Loops: 1, HandshakeTimeout: 300 * time.Millisecond,
+			Layer: tlsconn.Layer(&tls.Config{Certificates: []tls.Certificate{ca.Issue(t, "server", false)}})},
+		HandleError: func(_ net.Addr, err error) { errs <- err },
+	}
+	addr := start(t, srv)
+	plain, err := net.Dial("tcp", addr.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plain.Close()
+	io.WriteString(plain, "hello in the clear\n")
+	if err := <-errs; !errors.Is(err, tlsconn.ErrHandshake) {
+		t.Errorf("plain client: reported %v", err)
+	}
+	silent, err := net.Dial("tcp", addr.String()) // says nothing: the handshake times out
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	// While the silent client waits, on the same loop, another is served.
+	c, err := tls.Dial("tcp", addr.String(), &tls.Config{RootCAs: ca.Pool})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if b, _ := io.ReadAll(c); string(b) != "anonymous \n" {
+		t.Errorf("beside the silent client: %q", b)
+	}
+	if err := <-errs; !errors.Is(err, tlsconn.ErrHandshake) || !isTimeoutErr(err) {
+		t.Errorf("silent client: reported %v", err)
+	}
+	silent.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if n, err := silent.Read(make([]byte, 1)); err != io.EOF {
+		t.Errorf("silent client: read %d, %v; want the server's close", n, err)
+	}
+}
+
+// Shutdown answers a request that arrived before it began, then ends each
+// TLS connection with close_notify.
+func TestEventTLSShutdownAnswersRequests(t *testing.T) {
+	ca := testcert.New(t)
+	release := make(chan struct{})
+	started := make(chan struct{}, 1)
+	h := &slowEvents{release: release, started: started}
+	srv := &socketserver.Server{
+		Addr:         "127.0.0.1:0",
+		EventHandler: h,
+		Mode: socketserver.Event{Loops: 1,
+			Layer: tlsconn.Layer(&tls.Config{Certificates: []tls.Certificate{ca.Issue(t, "server", false)}})},
+	}
+	addr, err := srv.Listen()
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.ListenAndServe() }()
+	c, err := tls.Dial("tcp", addr.String(), &tls.Config{RootCAs: ca.Pool})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	io.WriteString(c, "ping\n")
+	<-started
+	shut := make(chan error, 1)
+	go func() { shut <- srv.Shutdown(context.Background()) }()
+	waitUntil(t, "the listener closed", func() bool {
+		probe, err := net.Dial("tcp", addr.String())
+		if err == nil {
+			probe.Close()
+		}
+		return err != nil
+	})
+	close(release)
+	if b, err := io.ReadAll(c); string(b) != "PING\n" || err != nil {
+		t.Errorf("in flight across Shutdown: %q, %v", b, err)
+	}
+	if err := <-shut; err != nil {
+		t.Errorf("Shutdown: %v", err)
+	}
+	if err := <-served; !errors.Is(err, socketserver.ErrServerClosed) {
+		t.Errorf("ListenAndServe: %v", err)
+	}
+}
+
+// slowEvents answers each line in upper case from a worker, once release
+// is closed.
+type slowEvents struct {
+	socketserver.EventHandlerBase
+	release <-chan struct{}
+	started chan<- struct{}
+}
+
+func (h *slowEvents) OnData(c *socketserver.EventConn, in []byte) int {
+	line := bytes.ToUpper(in)
+	c.Go(func() {
+		h.started <- struct{}{}
+		<-h.release
+		c.AsyncWrite(line)
+	})
+	return len(in)
+}
