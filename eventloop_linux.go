@@ -61,13 +61,13 @@ type mail struct {
 type mailKind uint8
 
 const (
-	mailAdopt    mailKind = iota // serve the accepted connection fd
-	mailWrite                    // queue data on c
-	mailClose                    // close c once its output is sent
-	mailWake                     // call OnData for c again
-	mailJobsDone                 // c has no Go function running
-	mailRawWrite                 // queue data from c's layer's handshake
-	mailHandshake                // c's layer's handshake ended, with err
+	mailAdopt     mailKind = iota // serve the accepted connection fd
+	mailWrite                     // queue data on c
+	mailClose                     // close c once its output is sent
+	mailWake                      // call OnData for c again
+	mailJobsDone                  // c has no Go function running
+	mailRawWrite                  // queue data from c's layer's handshake
+	mailHandshake                 // c's layer's handshake ended, with err
 )
 
 // The wheel's tick and span: timeouts fire at most 10ms late, and
