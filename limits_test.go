@@ -102,3 +102,40 @@ func isTimeoutErr(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
 }
+
+// A write that times out breaks the connection: a handler that ignores
+// the error, and goes on reading and writing, fails at once and ends,
+// though its client still holds the connection and never reads.
+func TestWriteTimeoutBreaksTheConnection(t *testing.T) {
+	ended := make(chan error, 1)
+	srv := &socketserver.Server{
+		Addr:         "127.0.0.1:0",
+		WriteTimeout: 100 * time.Millisecond,
+		HandleError:  func(net.Addr, error) {},
+		Handler: socketserver.HandlerFunc(func(r *socketserver.Request) error {
+			chunk := make([]byte, 64<<10)
+			var err error
+			for {
+				r.Writer.Write(chunk) // error ignored, as careless handlers do
+				if _, err = r.Reader.ReadByte(); err != nil {
+					break
+				}
+			}
+			ended <- err
+			return nil
+		}),
+	}
+	addr := start(t, srv)
+	c := dial(t, addr)
+	defer c.Close()
+	go c.Write(make([]byte, 1<<20)) // plenty to read; nothing read back
+	select {
+	case err := <-ended:
+		var ne net.Error
+		if !errors.As(err, &ne) || !ne.Timeout() {
+			t.Errorf("the handler's read failed with %v, want the write's timeout", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the handler still runs after its write timed out")
+	}
+}

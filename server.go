@@ -102,7 +102,11 @@ type Server struct {
 	ReadTimeout time.Duration
 
 	// WriteTimeout, if positive, bounds each write to a stream connection,
-	// so a client that stops reading cannot hold a handler for ever.
+	// so a client that stops reading cannot hold a handler for ever. A
+	// write through Writer that fails, by this timeout or otherwise,
+	// breaks the connection: later reads and writes through Reader and
+	// Writer fail at once with the same error, so that even a handler that
+	// ignores an error ends.
 	WriteTimeout time.Duration
 
 	// IdleTimeout, if positive, closes a stream connection on which no
@@ -126,7 +130,7 @@ type Server struct {
 	// (package tlsconn) and the PROXY protocol (package proxy) plug in
 	// here; WrapConns chains them. An error closes the connection and is
 	// reported. Event mode does not support it: it reads the PROXY header
-	// with Event.Preamble.
+	// with Event.Preamble, and runs TLS as an Event.Layer.
 	WrapConn func(net.Conn) (net.Conn, error)
 
 	// MaxConnsPerIP, if positive, is how many stream connections one

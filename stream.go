@@ -277,11 +277,19 @@ type statsConn struct {
 	srv     *Server
 	idle    *idleTimer
 	firstBy time.Time // FirstByteTimeout's deadline, until a byte came
+
+	// broken is the first write error: a connection whose reply was cut
+	// short (a timeout, a reset) cannot be answered any more, so later
+	// reads and writes fail with it at once.
+	broken atomic.Pointer[error]
 }
 
 // Read reads from the connection within ReadTimeout (and, until the first
 // byte, FirstByteTimeout), counting the bytes.
 func (c *statsConn) Read(p []byte) (int, error) {
+	if err := c.broken.Load(); err != nil {
+		return 0, *err
+	}
 	switch d := c.srv.ReadTimeout; {
 	case !c.firstBy.IsZero():
 		dl := c.firstBy
@@ -305,12 +313,19 @@ func (c *statsConn) Read(p []byte) (int, error) {
 
 // Write writes to the connection within WriteTimeout, counting the bytes.
 func (c *statsConn) Write(p []byte) (int, error) {
+	if err := c.broken.Load(); err != nil {
+		return 0, *err
+	}
 	if d := c.srv.WriteTimeout; d > 0 {
 		c.Conn.SetWriteDeadline(time.Now().Add(d))
 	}
 	n, err := c.Conn.Write(p)
 	c.srv.stats.bytesOut.Add(int64(n))
-	return n, c.idle.after(n, err)
+	err = c.idle.after(n, err)
+	if err != nil {
+		c.broken.CompareAndSwap(nil, &err)
+	}
+	return n, err
 }
 
 // An idleTimer closes a connection on which no I/O completed for d. I/O
