@@ -4,8 +4,11 @@
 // exhaustion, failing handlers, shutdown under load, datagram floods),
 // and report tried / survived / lost for each, then a table.
 //
-//	go test ./torture            # the bounded run CI makes, about 3 minutes
-//	go test ./torture -soak      # five times the counts
+//	go test -v ./torture          # the bounded run CI makes, about 2-4 minutes
+//	go test -v ./torture -soak    # five times the counts
+//
+// (-v shows the summary lines and the table; without it, go test prints
+// them only when a scenario fails.)
 //
 // Everything runs on loopback. The package has no API: it is this doc
 // and the tests.
