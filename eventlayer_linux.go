@@ -56,6 +56,9 @@ func (p *layerPipe) Read(b []byte) (int, error) {
 		p.off += n
 		if p.off == len(p.in) {
 			p.in, p.off = p.in[:0], 0
+			if cap(p.in) > 16<<10 {
+				p.in = nil // an idle connection keeps no large buffer
+			}
 		}
 		return n, nil
 	}
