@@ -10,7 +10,6 @@ import (
 	"io"
 	"net"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -41,66 +40,10 @@ func (echoEvents) OnData(c *socketserver.EventConn, in []byte) int {
 	return len(in)
 }
 
-func TestEventTLSMutualAuthentication(t *testing.T) {
-	ca := testcert.New(t)
-	var verified atomic.Value
-	var handshakeErrs atomic.Int64
-	srv := &socketserver.Server{
-		EventHandler: whoAmIEvents{},
-		Mode: socketserver.Event{Loops: 2, Layer: tlsconn.Layer(&tls.Config{
-			Certificates: []tls.Certificate{ca.Issue(t, "server", false)},
-			ClientCAs:    ca.Pool,
-			ClientAuth:   tls.RequireAndVerifyClientCert,
-			NextProtos:   []string{"echo/2", "echo/1"},
-		})},
-		VerifyRequest: func(r *socketserver.Request) bool {
-			name := tlsconn.State(r).PeerCertificates[0].Subject.CommonName
-			verified.Store(name)
-			return name != "mallory"
-		},
-		HandleError: func(_ net.Addr, err error) {
-			if errors.Is(err, tlsconn.ErrHandshake) {
-				handshakeErrs.Add(1)
-			}
-		},
-	}
-	addr := start(t, srv)
-	dialTLS := func(cert *tls.Certificate) (string, error) {
-		cfg := &tls.Config{RootCAs: ca.Pool, NextProtos: []string{"echo/1"}}
-		if cert != nil {
-			cfg.Certificates = []tls.Certificate{*cert}
-		}
-		c, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", addr.String(), cfg)
-		if err != nil {
-			return "", err
-		}
-		defer c.Close()
-		c.SetDeadline(time.Now().Add(10 * time.Second))
-		b, err := io.ReadAll(c)
-		return string(b), err
-	}
-	alice := ca.Issue(t, "alice", true)
-	if got, err := dialTLS(&alice); err != nil || got != "alice echo/1\n" {
-		t.Errorf("alice: %q, %v", got, err) // err nil: the server ended with close_notify
-	}
-	if verified.Load() != "alice" {
-		t.Errorf("VerifyRequest saw %v", verified.Load())
-	}
-	mallory := ca.Issue(t, "mallory", true)
-	if got, _ := dialTLS(&mallory); got != "" {
-		t.Errorf("mallory, rejected by VerifyRequest, got %q", got)
-	}
-	if got, err := dialTLS(nil); err == nil && got != "" {
-		t.Errorf("a client without a certificate got %q", got)
-	}
-	other := testcert.New(t).Issue(t, "eve", true)
-	if got, err := dialTLS(&other); err == nil && got != "" {
-		t.Errorf("a client of another CA got %q", got)
-	}
-	waitUntil(t, "the failures counted", func() bool {
-		st := srv.Stats()
-		return handshakeErrs.Load() == 2 && st.Rejected == 1 && st.ActiveConns == 0
-	})
+func init() {
+	tlsModes = append(tlsModes, tlsMode{"event", func(srv *socketserver.Server, cfg *tls.Config) {
+		srv.EventHandler, srv.Mode = whoAmIEvents{}, socketserver.Event{Loops: 2, Layer: tlsconn.Layer(cfg)}
+	}})
 }
 
 // Many clients at once, each sending more than the loop buffers before it

@@ -55,18 +55,31 @@ var whoAmI = socketserver.HandlerFunc(func(r *socketserver.Request) error {
 	return err
 })
 
+// Mutual TLS: the verified client certificate is seen by VerifyRequest
+// and the handler; clients without one, or of another CA, fail the
+// handshake, and the failures are reported. Through Wrap in Goroutine
+// mode, and through Layer in Event mode (Linux).
 func TestTLSMutualAuthentication(t *testing.T) {
+	for _, mode := range tlsModes {
+		t.Run(mode.name, func(t *testing.T) { testMutualAuthentication(t, mode.serve) })
+	}
+}
+
+// A tlsMode serves srv over TLS with cfg, answering as whoAmI does.
+type tlsMode struct {
+	name  string
+	serve func(srv *socketserver.Server, cfg *tls.Config)
+}
+
+var tlsModes = []tlsMode{{"goroutine", func(srv *socketserver.Server, cfg *tls.Config) {
+	srv.Handler, srv.WrapConn = whoAmI, tlsconn.Wrap(cfg, 0)
+}}}
+
+func testMutualAuthentication(t *testing.T, serve func(*socketserver.Server, *tls.Config)) {
 	ca := testcert.New(t)
 	var verified atomic.Value
 	var handshakeErrs atomic.Int64
 	srv := &socketserver.Server{
-		Handler: whoAmI,
-		WrapConn: tlsconn.Wrap(&tls.Config{
-			Certificates: []tls.Certificate{ca.Issue(t, "server", false)},
-			ClientCAs:    ca.Pool,
-			ClientAuth:   tls.RequireAndVerifyClientCert,
-			NextProtos:   []string{"echo/2", "echo/1"},
-		}, 0),
 		VerifyRequest: func(r *socketserver.Request) bool {
 			// The hook sees the verified identity, before the handler.
 			name := tlsconn.State(r).PeerCertificates[0].Subject.CommonName
@@ -79,6 +92,12 @@ func TestTLSMutualAuthentication(t *testing.T) {
 			}
 		},
 	}
+	serve(srv, &tls.Config{
+		Certificates: []tls.Certificate{ca.Issue(t, "server", false)},
+		ClientCAs:    ca.Pool,
+		ClientAuth:   tls.RequireAndVerifyClientCert,
+		NextProtos:   []string{"echo/2", "echo/1"},
+	})
 	addr := start(t, srv)
 	dialTLS := func(cert *tls.Certificate) (string, error) {
 		cfg := &tls.Config{RootCAs: ca.Pool, NextProtos: []string{"echo/1"}}

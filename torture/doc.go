@@ -10,6 +10,7 @@
 // (-v shows the summary lines and the table; without it, go test prints
 // them only when a scenario fails.)
 //
-// Everything runs on loopback. The package has no API: it is this doc
-// and the tests.
+// Everything runs on loopback, on Linux (the suite reads /proc and sets
+// limits with prlimit). The package has no API: it is this doc and the
+// tests.
 package torture
