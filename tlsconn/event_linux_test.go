@@ -41,8 +41,9 @@ func (echoEvents) OnData(c *socketserver.EventConn, in []byte) int {
 }
 
 func init() {
-	tlsModes = append(tlsModes, tlsMode{"event", func(srv *socketserver.Server, cfg *tls.Config) {
-		srv.EventHandler, srv.Mode = whoAmIEvents{}, socketserver.Event{Loops: 2, Layer: tlsconn.Layer(cfg)}
+	tlsModes = append(tlsModes, tlsMode{"event", func(srv *socketserver.Server, cfg *tls.Config, handshake time.Duration) {
+		srv.EventHandler = whoAmIEvents{}
+		srv.Mode = socketserver.Event{Loops: 1, HandshakeTimeout: handshake, Layer: tlsconn.Layer(cfg)}
 	}})
 }
 
@@ -89,50 +90,6 @@ func TestEventTLSEchoUnderBackpressure(t *testing.T) {
 	}
 	wg.Wait()
 	waitUntil(t, "the connections closed", func() bool { return srv.Stats().ActiveConns == 0 })
-}
-
-// A plain-text client, or one that never finishes its handshake, is cut
-// off and reported; the loop serves others meanwhile.
-func TestEventTLSHandshakeFailures(t *testing.T) {
-	ca := testcert.New(t)
-	errs := make(chan error, 10)
-	srv := &socketserver.Server{
-		EventHandler: whoAmIEvents{},
-		Mode: socketserver.Event{Loops: 1, HandshakeTimeout: 300 * time.Millisecond,
-			Layer: tlsconn.Layer(&tls.Config{Certificates: []tls.Certificate{ca.Issue(t, "server", false)}})},
-		HandleError: func(_ net.Addr, err error) { errs <- err },
-	}
-	addr := start(t, srv)
-	plain, err := net.Dial("tcp", addr.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer plain.Close()
-	io.WriteString(plain, "hello in the clear\n")
-	if err := <-errs; !errors.Is(err, tlsconn.ErrHandshake) {
-		t.Errorf("plain client: reported %v", err)
-	}
-	silent, err := net.Dial("tcp", addr.String()) // says nothing: the handshake times out
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer silent.Close()
-	// While the silent client waits, on the same loop, another is served.
-	c, err := tls.Dial("tcp", addr.String(), &tls.Config{RootCAs: ca.Pool})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if b, _ := io.ReadAll(c); string(b) != "anonymous \n" {
-		t.Errorf("beside the silent client: %q", b)
-	}
-	if err := <-errs; !errors.Is(err, tlsconn.ErrHandshake) || !isTimeoutErr(err) {
-		t.Errorf("silent client: reported %v", err)
-	}
-	silent.SetReadDeadline(time.Now().Add(5 * time.Second))
-	if n, err := silent.Read(make([]byte, 1)); err != io.EOF {
-		t.Errorf("silent client: read %d, %v; want the server's close", n, err)
-	}
 }
 
 // Shutdown answers a request that arrived before it began, then ends each

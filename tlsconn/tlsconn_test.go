@@ -65,17 +65,18 @@ func TestTLSMutualAuthentication(t *testing.T) {
 	}
 }
 
-// A tlsMode serves srv over TLS with cfg, answering as whoAmI does.
+// A tlsMode serves srv over TLS with cfg, within a handshake timeout
+// (zero: the default), answering as whoAmI does.
 type tlsMode struct {
 	name  string
-	serve func(srv *socketserver.Server, cfg *tls.Config)
+	serve func(srv *socketserver.Server, cfg *tls.Config, handshake time.Duration)
 }
 
-var tlsModes = []tlsMode{{"goroutine", func(srv *socketserver.Server, cfg *tls.Config) {
-	srv.Handler, srv.WrapConn = whoAmI, tlsconn.Wrap(cfg, 0)
+var tlsModes = []tlsMode{{"goroutine", func(srv *socketserver.Server, cfg *tls.Config, handshake time.Duration) {
+	srv.Handler, srv.WrapConn = whoAmI, tlsconn.Wrap(cfg, handshake)
 }}}
 
-func testMutualAuthentication(t *testing.T, serve func(*socketserver.Server, *tls.Config)) {
+func testMutualAuthentication(t *testing.T, serve func(*socketserver.Server, *tls.Config, time.Duration)) {
 	ca := testcert.New(t)
 	var verified atomic.Value
 	var handshakeErrs atomic.Int64
@@ -97,7 +98,7 @@ func testMutualAuthentication(t *testing.T, serve func(*socketserver.Server, *tl
 		ClientCAs:    ca.Pool,
 		ClientAuth:   tls.RequireAndVerifyClientCert,
 		NextProtos:   []string{"echo/2", "echo/1"},
-	})
+	}, 0)
 	addr := start(t, srv)
 	dialTLS := func(cert *tls.Certificate) (string, error) {
 		cfg := &tls.Config{RootCAs: ca.Pool, NextProtos: []string{"echo/1"}}
@@ -138,15 +139,18 @@ func testMutualAuthentication(t *testing.T, serve func(*socketserver.Server, *tl
 }
 
 // A plain-text client, or one that never finishes its handshake, is cut
-// off: the server goes on.
+// off and reported; the server serves others meanwhile.
 func TestTLSHandshakeFailures(t *testing.T) {
+	for _, mode := range tlsModes {
+		t.Run(mode.name, func(t *testing.T) { testHandshakeFailures(t, mode.serve) })
+	}
+}
+
+func testHandshakeFailures(t *testing.T, serve func(*socketserver.Server, *tls.Config, time.Duration)) {
 	ca := testcert.New(t)
 	errs := make(chan error, 10)
-	srv := &socketserver.Server{
-		Handler:     whoAmI,
-		WrapConn:    tlsconn.Wrap(&tls.Config{Certificates: []tls.Certificate{ca.Issue(t, "server", false)}}, 200*time.Millisecond),
-		HandleError: func(_ net.Addr, err error) { errs <- err },
-	}
+	srv := &socketserver.Server{HandleError: func(_ net.Addr, err error) { errs <- err }}
+	serve(srv, &tls.Config{Certificates: []tls.Certificate{ca.Issue(t, "server", false)}}, 300*time.Millisecond)
 	addr := start(t, srv)
 	plain, err := net.Dial("tcp", addr.String())
 	if err != nil {
@@ -161,17 +165,23 @@ func TestTLSHandshakeFailures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := <-errs; !errors.Is(err, tlsconn.ErrHandshake) || !isTimeoutErr(err) {
-		t.Errorf("silent client: reported %v", err)
-	}
-	silent.Close()
+	defer silent.Close()
+	// While the silent client waits (in Event mode, on the same loop),
+	// another is served.
 	c, err := tls.Dial("tcp", addr.String(), &tls.Config{RootCAs: ca.Pool})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
 	if b, _ := io.ReadAll(c); string(b) != "anonymous \n" {
-		t.Errorf("after the failures: %q", b)
+		t.Errorf("beside the silent client: %q", b)
+	}
+	if err := <-errs; !errors.Is(err, tlsconn.ErrHandshake) || !isTimeoutErr(err) {
+		t.Errorf("silent client: reported %v", err)
+	}
+	silent.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if n, err := silent.Read(make([]byte, 1)); err != io.EOF {
+		t.Errorf("silent client: read %d, %v; want the server's close", n, err)
 	}
 }
 
