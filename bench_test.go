@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/socketserver-go/socketserver/internal/servetest"
+
 	"github.com/socketserver-go/socketserver"
 )
 
@@ -73,7 +75,7 @@ func plainNetEcho(b *testing.B, network, addr string) (net.Addr, func()) {
 
 func benchAddr(b *testing.B, network string) string {
 	if network == "unix" {
-		return sockPath(b, "b")
+		return servetest.SockPath(b, "b")
 	}
 	return "127.0.0.1:0"
 }

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/socketserver-go/socketserver/internal/servetest"
+
 	"github.com/socketserver-go/socketserver"
 )
 
@@ -26,7 +28,7 @@ func TestEventTenThousandConnections(t *testing.T) {
 	}
 	const n = 10000
 	srv := &socketserver.Server{Addr: "127.0.0.1:0", EventHandler: eventEcho{}, Mode: socketserver.Event{}}
-	addr := start(t, srv)
+	addr := servetest.Serve(t, srv)
 
 	cmd := exec.Command(os.Args[0], "-test.run=^TestEventClientProcess$", "-test.v")
 	cmd.Env = append(os.Environ(), "EVENT_CLIENT_ADDR="+addr.String(), "EVENT_CLIENT_CONNS="+strconv.Itoa(n))
@@ -66,7 +68,7 @@ func TestEventTenThousandConnections(t *testing.T) {
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("client: %v", err)
 	}
-	waitUntil(t, "every connection closed", func() bool { return srv.Stats().ActiveConns == 0 })
+	servetest.WaitUntil(t, "every connection closed", func() bool { return srv.Stats().ActiveConns == 0 })
 }
 
 // TestEventClientProcess is the client of TestEventTenThousandConnections,

@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/socketserver-go/socketserver/internal/servetest"
+
 	"github.com/socketserver-go/socketserver"
 )
 
@@ -52,19 +54,19 @@ func forEachEvent(t *testing.T, f func(t *testing.T, tr transport, mode socketse
 
 func TestEventEchoMatrix(t *testing.T) {
 	forEachEvent(t, func(t *testing.T, tr transport, mode socketserver.Event) {
-		srv := &socketserver.Server{Network: tr.network, Addr: bindAddr(t, tr), EventHandler: eventEcho{}, Mode: mode}
-		addr := start(t, srv)
+		srv := &socketserver.Server{Network: tr.network, Addr: servetest.LocalAddr(t, tr.network), EventHandler: eventEcho{}, Mode: mode}
+		addr := servetest.Serve(t, srv)
 		if !strings.HasPrefix(tr.network, addr.Network()) {
 			t.Errorf("bound address %v is on %q, want %q", addr, addr.Network(), tr.network)
 		}
 		const clients, messages = 6, 5
 		var wg sync.WaitGroup
 		for i := range clients {
-			c := dial(t, addr)
+			c := servetest.Dial(t, addr)
 			wg.Go(func() {
 				for j := range messages {
 					msg := fmt.Sprintf("client %d message %d\n", i, j)
-					if got := roundTrip(t, c, msg); got != msg {
+					if got := servetest.RoundTrip(t, c, msg); got != msg {
 						t.Errorf("echo = %q, want %q", got, msg)
 						return
 					}
@@ -81,7 +83,7 @@ func TestEventEchoMatrix(t *testing.T) {
 		want.BytesOut = want.BytesIn
 		// A loop adds the bytes it read to Stats once per turn, which may
 		// end after the replies went out.
-		waitUntil(t, "every connection closed and counted", func() bool {
+		servetest.WaitUntil(t, "every connection closed and counted", func() bool {
 			st := srv.Stats()
 			return st.ActiveConns == 0 && st.ActivePackets == 0 && st.BytesIn == want.BytesIn
 		})
@@ -92,7 +94,7 @@ func TestEventEchoMatrix(t *testing.T) {
 }
 
 func TestEventUnixpacketUnsupported(t *testing.T) {
-	srv := &socketserver.Server{Network: "unixpacket", Addr: sockPath(t, "s"), EventHandler: eventEcho{}, Mode: socketserver.Event{}}
+	srv := &socketserver.Server{Network: "unixpacket", Addr: servetest.SockPath(t, "s"), EventHandler: eventEcho{}, Mode: socketserver.Event{}}
 	if _, err := srv.Listen(); err != nil {
 		t.Fatal(err)
 	}
@@ -181,8 +183,8 @@ func TestEventPartialInputIsKept(t *testing.T) {
 		Mode:         socketserver.Event{Loops: 1, MaxInput: 1024},
 		HandleError:  errs.handle,
 	}
-	addr := start(t, srv)
-	c := dial(t, addr)
+	addr := servetest.Serve(t, srv)
+	c := servetest.Dial(t, addr)
 	for _, part := range []string{"hel", "lo\nwor", "ld\n", "a\nb\nc", "\n"} {
 		if _, err := c.Write([]byte(part)); err != nil {
 			t.Fatal(err)
@@ -195,7 +197,7 @@ func TestEventPartialInputIsKept(t *testing.T) {
 	}
 
 	// A line longer than MaxInput closes the connection, reported.
-	c2 := dial(t, addr)
+	c2 := servetest.Dial(t, addr)
 	c2.Write(bytes.Repeat([]byte("x"), 4096))
 	if err := errs.next(t); !errors.Is(err, socketserver.ErrInputLimit) {
 		t.Fatalf("reported %v, want ErrInputLimit", err)
@@ -211,7 +213,7 @@ func isReset(err error) bool { return errors.Is(err, syscall.ECONNRESET) }
 
 func TestEventHalfClose(t *testing.T) {
 	srv := &socketserver.Server{Addr: "127.0.0.1:0", EventHandler: eventEcho{}, Mode: socketserver.Event{Loops: 1}}
-	c := dial(t, start(t, srv)).(*net.TCPConn)
+	c := servetest.Dial(t, servetest.Serve(t, srv)).(*net.TCPConn)
 	c.Write([]byte("one way\n"))
 	c.CloseWrite()
 	got, err := io.ReadAll(c)
@@ -245,7 +247,7 @@ func TestEventBackpressure(t *testing.T) {
 		WriteTimeout: 300 * time.Millisecond,
 		HandleError:  errs.handle,
 	}
-	c := dial(t, start(t, srv))
+	c := servetest.Dial(t, servetest.Serve(t, srv))
 	chunk := bytes.Repeat([]byte("y"), 32<<10)
 	var sent int64
 	var werr error
@@ -296,7 +298,7 @@ func TestEventOutputLimit(t *testing.T) {
 		Mode:        socketserver.Event{Loops: 1, MaxOutput: 512 << 10},
 		HandleError: func(net.Addr, error) {},
 	}
-	c := dial(t, start(t, srv))
+	c := servetest.Dial(t, servetest.Serve(t, srv))
 	c.Write([]byte("go"))
 	if err := <-closed; !errors.Is(err, socketserver.ErrOutputLimit) {
 		t.Fatalf("OnClose got %v, want ErrOutputLimit", err)
@@ -318,7 +320,7 @@ func TestEventAsyncWrites(t *testing.T) {
 		EventHandler: &eventFuncs{open: func(c *socketserver.EventConn) { opened <- c }},
 		Mode:         socketserver.Event{Loops: 2},
 	}
-	client := dial(t, start(t, srv))
+	client := servetest.Dial(t, servetest.Serve(t, srv))
 	conn := <-opened
 	var wg sync.WaitGroup
 	for range writers {
@@ -371,7 +373,7 @@ func TestEventGo(t *testing.T) {
 		}},
 		Mode: socketserver.Event{Loops: 1, Workers: 4},
 	}
-	c := dial(t, start(t, srv))
+	c := servetest.Dial(t, servetest.Serve(t, srv))
 	var req strings.Builder
 	for i := range lines {
 		fmt.Fprintf(&req, "line %d\n", i)
@@ -409,7 +411,7 @@ func TestEventShutdownFlushesOutput(t *testing.T) {
 		Mode: socketserver.Event{Loops: 1, MaxOutput: 2 * size},
 	}
 	addr, served := serveInBackground(t, srv)
-	c := dial(t, addr)
+	c := servetest.Dial(t, addr)
 	c.Write([]byte("go\n"))
 	<-queued
 
@@ -456,7 +458,7 @@ func TestEventShutdownAnswersWhatArrived(t *testing.T) {
 	addr, served := serveInBackground(t, srv)
 	conns := make([]net.Conn, clients)
 	for i := range conns {
-		conns[i] = dial(t, addr)
+		conns[i] = servetest.Dial(t, addr)
 		<-arrived
 		fmt.Fprintf(conns[i], "request %d\n", i)
 	}
@@ -490,9 +492,9 @@ func TestEventShutdownForcesAtDeadline(t *testing.T) {
 		Mode: socketserver.Event{Loops: 1},
 	}
 	addr, served := serveInBackground(t, srv)
-	c := dial(t, addr)
+	c := servetest.Dial(t, addr)
 	c.Write([]byte("x"))
-	waitUntil(t, "the request arrived", func() bool { return srv.Stats().BytesIn == 1 })
+	servetest.WaitUntil(t, "the request arrived", func() bool { return srv.Stats().BytesIn == 1 })
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	if err := srv.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
@@ -532,8 +534,8 @@ func TestEventTimeouts(t *testing.T) {
 					close: func(_ *socketserver.EventConn, err error) { closed <- err },
 				},
 			}
-			c := dial(t, start(t, srv))
-			if got := roundTrip(t, c, "ping"); got != "ping" {
+			c := servetest.Dial(t, servetest.Serve(t, srv))
+			if got := servetest.RoundTrip(t, c, "ping"); got != "ping" {
 				t.Fatalf("echo = %q", got)
 			}
 			start := time.Now()
@@ -564,9 +566,9 @@ func TestEventPanicClosesOnlyItsConnection(t *testing.T) {
 		Mode:        socketserver.Event{Loops: 1},
 		HandleError: errs.handle,
 	}
-	addr := start(t, srv)
-	good, bad := dial(t, addr), dial(t, addr)
-	roundTrip(t, good, "hello")
+	addr := servetest.Serve(t, srv)
+	good, bad := servetest.Dial(t, addr), servetest.Dial(t, addr)
+	servetest.RoundTrip(t, good, "hello")
 	bad.Write([]byte("boom"))
 	var pe *socketserver.PanicError
 	if err := errs.next(t); !errors.As(err, &pe) || pe.Value != "kaboom" || len(pe.Stack) == 0 {
@@ -575,7 +577,7 @@ func TestEventPanicClosesOnlyItsConnection(t *testing.T) {
 	if _, err := io.ReadAll(bad); err != nil {
 		t.Fatal(err)
 	}
-	if got := roundTrip(t, good, "still here"); got != "still here" {
+	if got := servetest.RoundTrip(t, good, "still here"); got != "still here" {
 		t.Fatalf("echo after the panic = %q", got)
 	}
 }
@@ -599,28 +601,28 @@ func TestEventHooksAndLimits(t *testing.T) {
 			mu.Unlock()
 		},
 	}
-	addr := start(t, srv)
+	addr := servetest.Serve(t, srv)
 
 	reject.Store(true)
-	c := dial(t, addr)
+	c := servetest.Dial(t, addr)
 	if _, err := io.ReadAll(c); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, "the rejected connection closed", func() bool { return srv.Stats().ActiveConns == 0 })
+	servetest.WaitUntil(t, "the rejected connection closed", func() bool { return srv.Stats().ActiveConns == 0 })
 	reject.Store(false)
 
-	a, b := dial(t, addr), dial(t, addr)
+	a, b := servetest.Dial(t, addr), servetest.Dial(t, addr)
 	ca, cb := <-opened, <-opened
 	if ca.ID() == cb.ID() || ca.RemoteAddr() == nil || ca.LocalAddr().String() != addr.String() {
 		t.Fatalf("conns %d %v %v, %d", ca.ID(), ca.RemoteAddr(), ca.LocalAddr(), cb.ID())
 	}
-	over := dial(t, addr)
+	over := servetest.Dial(t, addr)
 	if _, err := io.ReadAll(over); err != nil && !isReset(err) {
 		t.Fatal(err)
 	}
 	a.Close()
 	b.Close()
-	waitUntil(t, "all closed", func() bool { return srv.Stats().ActiveConns == 0 })
+	servetest.WaitUntil(t, "all closed", func() bool { return srv.Stats().ActiveConns == 0 })
 	st := srv.Stats()
 	if st.Rejected != 1 || st.OverLimit != 1 || st.TotalConns != 3 {
 		t.Fatalf("Stats = %+v, want 1 rejected, 1 over the limit, 3 taken", st)
@@ -655,8 +657,8 @@ func (h *ticker) OnTick() time.Duration {
 
 func TestEventTick(t *testing.T) {
 	h := &ticker{}
-	start(t, &socketserver.Server{Addr: "127.0.0.1:0", EventHandler: h, Mode: socketserver.Event{}})
-	waitUntil(t, "three ticks", func() bool { return h.ticks.Load() >= 3 })
+	servetest.Serve(t, &socketserver.Server{Addr: "127.0.0.1:0", EventHandler: h, Mode: socketserver.Event{}})
+	servetest.WaitUntil(t, "three ticks", func() bool { return h.ticks.Load() >= 3 })
 }
 
 // TestEventLifecycleFromCallback: Shutdown and Close called from a
@@ -676,7 +678,7 @@ func TestEventLifecycleFromCallback(t *testing.T) {
 				return len(in)
 			}}
 			addr, served := serveInBackground(t, srv)
-			c := dial(t, addr)
+			c := servetest.Dial(t, addr)
 			c.Write([]byte("hi\n"))
 			if err := <-returned; err != nil {
 				t.Fatalf("%s = %v", name, err)
@@ -703,13 +705,13 @@ func TestEventDatagramTruncationAndVerify(t *testing.T) {
 		HandleError:   errs.handle,
 		VerifyRequest: func(r *socketserver.Request) bool { return string(r.Packet) != "deny" },
 	}
-	c := dial(t, start(t, srv))
+	c := servetest.Dial(t, servetest.Serve(t, srv))
 	c.Write(bytes.Repeat([]byte("x"), 101))
 	if err := errs.next(t); !errors.Is(err, socketserver.ErrTruncated) {
 		t.Fatalf("reported %v, want ErrTruncated", err)
 	}
 	c.Write([]byte("deny"))
-	if got := roundTrip(t, c, strings.Repeat("y", 100)); len(got) != 100 {
+	if got := servetest.RoundTrip(t, c, strings.Repeat("y", 100)); len(got) != 100 {
 		t.Fatalf("echo of 100 bytes = %d bytes", len(got))
 	}
 	if st := srv.Stats(); st.Truncated != 1 || st.Rejected != 1 || st.TotalPackets != 2 {
@@ -731,7 +733,7 @@ func TestEventInputClosed(t *testing.T) {
 		}},
 		Mode: socketserver.Event{Loops: 1},
 	}
-	c := dial(t, start(t, srv)).(*net.TCPConn)
+	c := servetest.Dial(t, servetest.Serve(t, srv)).(*net.TCPConn)
 	c.Write([]byte("no newline"))
 	c.CloseWrite()
 	if got, err := io.ReadAll(c); err != nil || string(got) != "NO NEWLINE" {
@@ -745,7 +747,7 @@ func TestEventUnnamedUnixgramClient(t *testing.T) {
 	got := make(chan error, 1)
 	srv := &socketserver.Server{
 		Network: "unixgram",
-		Addr:    sockPath(t, "s"),
+		Addr:    servetest.SockPath(t, "s"),
 		Mode:    socketserver.Event{},
 		EventHandler: &eventFuncs{data: func(c *socketserver.EventConn, in []byte) int {
 			if _, ok := c.RemoteAddr().(socketserver.UnnamedAddr); !ok || !c.Datagram() || string(in) != "anonymous" {
@@ -756,7 +758,7 @@ func TestEventUnnamedUnixgramClient(t *testing.T) {
 			return len(in)
 		}},
 	}
-	addr := start(t, srv)
+	addr := servetest.Serve(t, srv)
 	c, err := net.DialUnix("unixgram", nil, addr.(*net.UnixAddr))
 	if err != nil {
 		t.Fatal(err)
@@ -793,31 +795,31 @@ func (greeter) OnData(_ *socketserver.EventConn, in []byte) int { return len(in)
 func TestEventLimitsPerIPAndFirstByte(t *testing.T) {
 	srv := &socketserver.Server{Addr: "127.0.0.1:0", Mode: socketserver.Event{Loops: 2}, EventHandler: greeter{},
 		MaxConnsPerIP: 2, HandleError: func(net.Addr, error) {}}
-	addr := start(t, srv)
+	addr := servetest.Serve(t, srv)
 	greeted := func(c net.Conn) bool {
 		l, _ := bufio.NewReader(c).ReadString('\n')
 		return l == "ok\n"
 	}
-	a, b := dial(t, addr), dial(t, addr)
+	a, b := servetest.Dial(t, addr), servetest.Dial(t, addr)
 	if !greeted(a) || !greeted(b) {
 		t.Fatal("connections within the limit were not served")
 	}
-	if greeted(dial(t, addr)) {
+	if greeted(servetest.Dial(t, addr)) {
 		t.Error("a third connection from 127.0.0.1 was served")
 	}
 	if st := srv.Stats(); st.OverIPLimit != 1 {
 		t.Errorf("OverIPLimit = %d, want 1", st.OverIPLimit)
 	}
 	a.Close()
-	waitUntil(t, "the closed connection released", func() bool { return srv.Stats().ActiveConns == 1 })
-	if !greeted(dial(t, addr)) {
+	servetest.WaitUntil(t, "the closed connection released", func() bool { return srv.Stats().ActiveConns == 1 })
+	if !greeted(servetest.Dial(t, addr)) {
 		t.Error("after one closed, a new connection was refused")
 	}
 
 	errs := make(chan error, 4)
 	quick := &socketserver.Server{Addr: "127.0.0.1:0", Mode: socketserver.Event{}, EventHandler: eventEcho{},
 		FirstByteTimeout: 100 * time.Millisecond, HandleError: func(_ net.Addr, err error) { errs <- err }}
-	qaddr := start(t, quick)
+	qaddr := servetest.Serve(t, quick)
 	checkFirstByteTimeout(t, qaddr, errs)
 }
 

@@ -20,6 +20,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/socketserver-go/socketserver/internal/servetest"
+
 	"golang.org/x/sys/unix"
 
 	"github.com/socketserver-go/socketserver"
@@ -39,11 +41,11 @@ type forkServer struct {
 // it closes the server and checks no child is left.
 func startFork(t *testing.T, mode, network string) *forkServer {
 	t.Helper()
-	addr := bindAddr(t, transport{network: network})
+	addr := servetest.LocalAddr(t, network)
 	t.Setenv(forkEnv, mode+" "+network+" "+addr)
 	srv := forkTestServer(mode, network, addr)
 	fs := &forkServer{Server: srv, errs: make(chan error, 1000)}
-	srv.Logger = testLogger(t)
+	srv.Logger = servetest.Logger(t)
 	srv.HandleError = func(remote net.Addr, err error) { fs.errs <- err }
 	fs.addr, fs.served = serveInBackground(t, srv)
 	t.Cleanup(func() {
@@ -64,7 +66,7 @@ func startFork(t *testing.T, mode, network string) *forkServer {
 // ask sends one command and returns the replying PID and the reply.
 func ask(t *testing.T, addr net.Addr, line string) (int, string) {
 	t.Helper()
-	c := dial(t, addr)
+	c := servetest.Dial(t, addr)
 	defer c.Close()
 	return askOn(t, c, line)
 }
@@ -75,7 +77,7 @@ func askOn(t *testing.T, c net.Conn, line string) (int, string) {
 		t.Fatalf("write %q: %v", line, err)
 	}
 	var got string
-	if isPacketConn(c) {
+	if servetest.IsDatagram(c.LocalAddr().Network()) {
 		buf := make([]byte, 512)
 		n, err := c.Read(buf)
 		if err != nil {
@@ -165,7 +167,7 @@ func TestForkServesEachRequestInAChild(t *testing.T) {
 				}
 				if mode == "fork-spares" {
 					// Two spares stand ready, and are retired on Close.
-					waitUntil(t, "two spares are started", func() bool { return len(fs.ChildPIDs()) == 2 })
+					servetest.WaitUntil(t, "two spares are started", func() bool { return len(fs.ChildPIDs()) == 2 })
 				}
 			})
 		}
@@ -262,7 +264,7 @@ func TestForkChildFailuresAreReported(t *testing.T) {
 	fs := startFork(t, "fork", "tcp")
 	check := func(cmd string, ok func(ce *socketserver.ChildError) bool) {
 		t.Helper()
-		c := dial(t, fs.addr)
+		c := servetest.Dial(t, fs.addr)
 		fmt.Fprintf(c, "%s\n", cmd)
 		var ce *socketserver.ChildError
 		select {
@@ -306,7 +308,7 @@ func TestForkShutdownWaitsForChildren(t *testing.T) {
 // child is left.
 func shutdownMidRequest(t *testing.T, fs *forkServer) {
 	t.Helper()
-	c := dial(t, fs.addr)
+	c := servetest.Dial(t, fs.addr)
 	fmt.Fprintf(c, "sleep 300ms\n")
 	r := bufio.NewReader(c)
 	if l, err := r.ReadString('\n'); err != nil || !strings.HasSuffix(l, "started\n") {
@@ -337,7 +339,7 @@ func closedErr() <-chan error {
 // if it ignores it; Serve returns once it is reaped.
 func TestForkShutdownForcesAtDeadline(t *testing.T) {
 	fs := startFork(t, "fork", "unix")
-	c := dial(t, fs.addr)
+	c := servetest.Dial(t, fs.addr)
 	fmt.Fprintf(c, "hang\n")
 	pid, text := askOn(t, c, "")
 	if text != "started" {
@@ -392,7 +394,7 @@ func TestForkReapsOnlyItsOwnChildren(t *testing.T) {
 // serving.
 func TestForkChildDiesWithServer(t *testing.T) {
 	server, addr := standaloneServer(t, "fork", "tcp")
-	c := dial(t, addr)
+	c := servetest.Dial(t, addr)
 	fmt.Fprintf(c, "sleep 1h\n")
 	pid, text := askOn(t, c, "")
 	if text != "started" {
@@ -423,7 +425,7 @@ func TestForkChildDiesWithServer(t *testing.T) {
 // returns it with its address.
 func standaloneServer(t *testing.T, mode, network string) (*exec.Cmd, net.Addr) {
 	t.Helper()
-	addr := bindAddr(t, transport{network: network})
+	addr := servetest.LocalAddr(t, network)
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), forkStandEnv+"=1", forkEnv+"="+mode+" "+network+" "+addr)
 	cmd.Stderr = os.Stderr
@@ -464,7 +466,7 @@ func TestPreforkServesInWorkers(t *testing.T) {
 	for _, network := range forkTransports {
 		t.Run(network, func(t *testing.T) {
 			fs := startFork(t, "prefork", network)
-			waitUntil(t, "two workers run", func() bool { return len(fs.ChildPIDs()) == 2 })
+			servetest.WaitUntil(t, "two workers run", func() bool { return len(fs.ChildPIDs()) == 2 })
 			workers := fs.ChildPIDs()
 			for i := range 20 {
 				pid, text := ask(t, fs.addr, fmt.Sprintf("echo w%d", i))

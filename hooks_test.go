@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/socketserver-go/socketserver/internal/servetest"
+
 	"github.com/socketserver-go/socketserver"
 )
 
@@ -58,7 +60,7 @@ func TestVerifyRejectsAndClosesOnce(t *testing.T) {
 			}
 			ln := &countingListener{Listener: inner}
 			var handled atomic.Int32
-			srv := &socketserver.Server{Mode: mode, Logger: testLogger(t),
+			srv := &socketserver.Server{Mode: mode, Logger: servetest.Logger(t),
 				VerifyRequest: func(r *socketserver.Request) bool { return false },
 				Handler: socketserver.HandlerFunc(func(r *socketserver.Request) error {
 					handled.Add(1)
@@ -68,7 +70,7 @@ func TestVerifyRejectsAndClosesOnce(t *testing.T) {
 			go func() { served <- srv.Serve(ln) }()
 			const clients = 5
 			for range clients {
-				c := dial(t, inner.Addr())
+				c := servetest.Dial(t, inner.Addr())
 				if n, err := c.Read(make([]byte, 1)); err != io.EOF {
 					t.Fatalf("rejected client read %d, %v; want EOF", n, err)
 				}
@@ -97,8 +99,8 @@ func TestVerifyRejectsAndClosesOnce(t *testing.T) {
 func TestVerifyDatagrams(t *testing.T) {
 	srv := &socketserver.Server{Network: "udp", Addr: "127.0.0.1:0", Handler: echo, Mode: socketserver.Sync{},
 		VerifyRequest: socketserver.AllowNetworks(netip.MustParsePrefix("127.0.0.2/32"))}
-	addr := start(t, srv)
-	refused := dial(t, addr) // from 127.0.0.1
+	addr := servetest.Serve(t, srv)
+	refused := servetest.Dial(t, addr) // from 127.0.0.1
 	refused.Write([]byte("dropped"))
 	allowed, err := net.DialUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 2)}, addr.(*net.UDPAddr))
 	if err != nil {
@@ -107,7 +109,7 @@ func TestVerifyDatagrams(t *testing.T) {
 	defer allowed.Close()
 	allowed.SetDeadline(time.Now().Add(10 * time.Second))
 	// The Sync server takes datagrams in order: the refused one came first.
-	if got := roundTrip(t, allowed, "served"); got != "served" {
+	if got := servetest.RoundTrip(t, allowed, "served"); got != "served" {
 		t.Fatalf("echo = %q", got)
 	}
 	if st := srv.Stats(); st.Rejected != 1 || st.TotalPackets != 2 {
@@ -129,7 +131,7 @@ func TestHandlerErrorsAndPanics(t *testing.T) {
 				reports := make(chan report, 10)
 				// With a write buffer, ErrAbortHandler discards what the
 				// handler wrote; unbuffered writes would already be sent.
-				srv := &socketserver.Server{Network: tr.network, Addr: bindAddr(t, tr), Mode: mode, WriteBufferSize: 64,
+				srv := &socketserver.Server{Network: tr.network, Addr: servetest.LocalAddr(t, tr.network), Mode: mode, WriteBufferSize: 64,
 					HandleError: func(remote net.Addr, err error) { reports <- report{remote, err} },
 					Handler: socketserver.HandlerFunc(func(r *socketserver.Request) error {
 						line, _ := r.Reader.ReadString('\n')
@@ -149,9 +151,9 @@ func TestHandlerErrorsAndPanics(t *testing.T) {
 						_, err := io.WriteString(r.Writer, "ok\n")
 						return err
 					})}
-				addr := start(t, srv)
+				addr := servetest.Serve(t, srv)
 				ask := func(line string) string {
-					c := dial(t, addr)
+					c := servetest.Dial(t, addr)
 					c.Write([]byte(line + "\n"))
 					if !tr.stream && line != "ok" {
 						return "" // no reply datagram is sent
@@ -284,7 +286,7 @@ func TestSetupAndFinish(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := &socketserver.Server{Addr: "127.0.0.1:0", Handler: tc.handler, Mode: socketserver.Sync{},
 				HandleError: func(net.Addr, error) {}}
-			c := dial(t, start(t, srv))
+			c := servetest.Dial(t, servetest.Serve(t, srv))
 			got, _ := io.ReadAll(c)
 			srv.Shutdown(context.Background())
 			if string(got) != tc.wantReply {
@@ -308,7 +310,7 @@ func TestConnState(t *testing.T) {
 			var mu sync.Mutex
 			states := map[uint64][]string{}
 			closed := make(chan struct{}, 2)
-			srv := &socketserver.Server{Network: tr.network, Addr: bindAddr(t, tr), Handler: echo,
+			srv := &socketserver.Server{Network: tr.network, Addr: servetest.LocalAddr(t, tr.network), Handler: echo,
 				VerifyRequest: func(r *socketserver.Request) bool { return r.ID == 1 },
 				ConnState: func(r *socketserver.Request, s socketserver.ConnState) {
 					mu.Lock()
@@ -318,9 +320,9 @@ func TestConnState(t *testing.T) {
 						closed <- struct{}{}
 					}
 				}}
-			addr := start(t, srv)
+			addr := servetest.Serve(t, srv)
 			for range 2 {
-				c := dial(t, addr)
+				c := servetest.Dial(t, addr)
 				c.Write([]byte("x"))
 				if tr.stream {
 					c.(interface{ CloseWrite() error }).CloseWrite()
@@ -342,7 +344,7 @@ func TestHandleRequest(t *testing.T) {
 	for _, tr := range []transport{{network: "tcp", stream: true}, {network: "unix", stream: true}, {network: "udp"}, {network: "unixgram"}} {
 		t.Run(tr.network, func(t *testing.T) {
 			var timeouts atomic.Int32
-			srv := &socketserver.Server{Network: tr.network, Addr: bindAddr(t, tr), Handler: echo, Logger: testLogger(t),
+			srv := &socketserver.Server{Network: tr.network, Addr: servetest.LocalAddr(t, tr.network), Handler: echo, Logger: servetest.Logger(t),
 				Timeout: 20 * time.Millisecond, HandleTimeout: func() { timeouts.Add(1) }}
 			defer srv.Close()
 			addr, err := srv.Listen()
@@ -356,7 +358,7 @@ func TestHandleRequest(t *testing.T) {
 				t.Fatalf("HandleTimeout called %d times, want 1", timeouts.Load())
 			}
 
-			c := dial(t, addr)
+			c := servetest.Dial(t, addr)
 			c.Write([]byte("one"))
 			if tr.stream {
 				c.(interface{ CloseWrite() error }).CloseWrite()
@@ -394,7 +396,7 @@ func TestServiceActions(t *testing.T) {
 	ticks := make(chan struct{}, 100)
 	srv := &socketserver.Server{Addr: "127.0.0.1:0", Handler: echo, ServiceInterval: time.Millisecond,
 		ServiceActions: func() { ticks <- struct{}{} }}
-	start(t, srv)
+	servetest.Serve(t, srv)
 	for range 3 {
 		<-ticks
 	}
@@ -423,12 +425,12 @@ func TestRequestContext(t *testing.T) {
 			<-ctx.Done() // the second: wait for Close
 			return nil
 		})}
-	addr := start(t, srv)
-	c := dial(t, addr)
+	addr := servetest.Serve(t, srv)
+	c := servetest.Dial(t, addr)
 	c.Write([]byte("x"))
 	<-(<-ctxs).Done()
 
-	dial(t, addr)
+	servetest.Dial(t, addr)
 	ctx := <-ctxs
 	srv.Close()
 	<-ctx.Done()
@@ -448,7 +450,7 @@ func TestContextAfterRequestEnds(t *testing.T) {
 				close(ended)
 			}
 		}}
-	dial(t, start(t, srv)).Write([]byte("x"))
+	servetest.Dial(t, servetest.Serve(t, srv)).Write([]byte("x"))
 	r := <-requests
 	<-ended
 	select {
@@ -470,8 +472,8 @@ func TestVerifyPanics(t *testing.T) {
 			return true
 		},
 		HandleError: func(remote net.Addr, err error) { reported <- err }}
-	addr := start(t, srv)
-	first := dial(t, addr)
+	addr := servetest.Serve(t, srv)
+	first := servetest.Dial(t, addr)
 	if _, err := first.Read(make([]byte, 1)); err != io.EOF {
 		t.Fatalf("first client read %v, want EOF", err)
 	}
@@ -479,7 +481,7 @@ func TestVerifyPanics(t *testing.T) {
 	if err := <-reported; !errors.As(err, &pe) || pe.Value != "verify broke" {
 		t.Fatalf("reported %v, want the verify panic", err)
 	}
-	if got := roundTrip(t, dial(t, addr), "still serving"); got != "still serving" {
+	if got := servetest.RoundTrip(t, servetest.Dial(t, addr), "still serving"); got != "still serving" {
 		t.Fatalf("echo = %q", got)
 	}
 	if st := srv.Stats(); st.Rejected != 1 {

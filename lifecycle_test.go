@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/socketserver-go/socketserver/internal/servetest"
+
 	"github.com/socketserver-go/socketserver"
 )
 
@@ -27,7 +29,7 @@ func TestShutdownRightAfterStart(t *testing.T) {
 		t.Run(mode.String(), func(t *testing.T) {
 			var wg sync.WaitGroup
 			for range 20 {
-				srv := &socketserver.Server{Addr: "127.0.0.1:0", Handler: echo, Mode: mode, Logger: testLogger(t)}
+				srv := &socketserver.Server{Addr: "127.0.0.1:0", Handler: echo, Mode: mode, Logger: servetest.Logger(t)}
 				wg.Go(func() {
 					served := make(chan error, 1)
 					go func() { served <- srv.ListenAndServe() }()
@@ -71,7 +73,7 @@ func TestCloseWithoutServing(t *testing.T) {
 		t.Fatalf("Serve after Close left its listener open: Accept = %v", err)
 	}
 
-	path := sockPath(t, "s")
+	path := servetest.SockPath(t, "s")
 	bound := &socketserver.Server{Network: "unix", Addr: path, Handler: echo}
 	if _, err := bound.Listen(); err != nil {
 		t.Fatal(err)
@@ -100,7 +102,7 @@ func TestFailedBindLeaksNoDescriptor(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer taken.Close()
-	path := sockPath(t, "busy")
+	path := servetest.SockPath(t, "busy")
 	live, err := net.Listen("unix", path)
 	if err != nil {
 		t.Fatal(err)
@@ -131,7 +133,7 @@ func TestShutdownWaitsForRequests(t *testing.T) {
 			started := make(chan struct{}, 4)
 			release := make(chan struct{})
 			var finished atomic.Int32
-			srv := &socketserver.Server{Addr: "127.0.0.1:0", Mode: mode, Logger: testLogger(t),
+			srv := &socketserver.Server{Addr: "127.0.0.1:0", Mode: mode, Logger: servetest.Logger(t),
 				Handler: socketserver.HandlerFunc(func(r *socketserver.Request) error {
 					started <- struct{}{}
 					<-release
@@ -139,8 +141,8 @@ func TestShutdownWaitsForRequests(t *testing.T) {
 					finished.Add(1)
 					return err
 				})}
-			addr := start(t, srv)
-			c := dial(t, addr)
+			addr := servetest.Serve(t, srv)
+			c := servetest.Dial(t, addr)
 			<-started
 
 			shut := make(chan error, 1)
@@ -148,7 +150,7 @@ func TestShutdownWaitsForRequests(t *testing.T) {
 			// The listener closes as Shutdown begins (CPython bpo-35017):
 			// wait until it refuses. A probe that connected before that,
 			// and was taken by an accept under way, is served too.
-			waitUntil(t, "the listener is closed", func() bool {
+			servetest.WaitUntil(t, "the listener is closed", func() bool {
 				c2, err := net.Dial("tcp", addr.String())
 				if err == nil {
 					c2.Close()
@@ -177,7 +179,7 @@ func TestShutdownForcesAtDeadline(t *testing.T) {
 		t.Run(mode.String(), func(t *testing.T) {
 			started := make(chan struct{}, 1)
 			ended := make(chan error, 1)
-			srv := &socketserver.Server{Addr: "127.0.0.1:0", Mode: mode, Logger: testLogger(t),
+			srv := &socketserver.Server{Addr: "127.0.0.1:0", Mode: mode, Logger: servetest.Logger(t),
 				Handler: socketserver.HandlerFunc(func(r *socketserver.Request) error {
 					ctx := r.Context()
 					started <- struct{}{}
@@ -186,8 +188,8 @@ func TestShutdownForcesAtDeadline(t *testing.T) {
 					ended <- err
 					return nil
 				})}
-			addr := start(t, srv)
-			c := dial(t, addr)
+			addr := servetest.Serve(t, srv)
+			c := servetest.Dial(t, addr)
 			<-started
 			ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 			defer cancel()
@@ -215,7 +217,7 @@ func TestLifecycleFromHandler(t *testing.T) {
 		for _, tr := range []transport{{network: "tcp", stream: true}, {network: "udp"}} {
 			for _, mode := range modes {
 				t.Run(name+"/"+tr.network+"/"+mode.String(), func(t *testing.T) {
-					srv := &socketserver.Server{Network: tr.network, Addr: bindAddr(t, tr), Mode: mode, Logger: testLogger(t),
+					srv := &socketserver.Server{Network: tr.network, Addr: servetest.LocalAddr(t, tr.network), Mode: mode, Logger: servetest.Logger(t),
 						Handler: socketserver.HandlerFunc(func(r *socketserver.Request) error {
 							if err := stop(r.Server()); err != nil {
 								return err
@@ -229,7 +231,7 @@ func TestLifecycleFromHandler(t *testing.T) {
 					}
 					served := make(chan error, 1)
 					go func() { served <- srv.ListenAndServe() }()
-					c := dial(t, addr)
+					c := servetest.Dial(t, addr)
 					c.Write([]byte("x"))
 					// Close is immediate: it closes the connection or the
 					// datagram socket under the handler. Shutdown lets the
@@ -258,15 +260,15 @@ func TestCloseBlocksOnHandlers(t *testing.T) {
 		started := make(chan struct{})
 		release := make(chan struct{})
 		var finished atomic.Bool
-		srv := &socketserver.Server{Addr: "127.0.0.1:0", Mode: socketserver.Goroutine{Daemon: daemon}, Logger: testLogger(t),
+		srv := &socketserver.Server{Addr: "127.0.0.1:0", Mode: socketserver.Goroutine{Daemon: daemon}, Logger: servetest.Logger(t),
 			Handler: socketserver.HandlerFunc(func(r *socketserver.Request) error {
 				close(started)
 				<-release // ignores the closed connection, on purpose
 				finished.Store(true)
 				return nil
 			})}
-		addr := start(t, srv)
-		dial(t, addr)
+		addr := servetest.Serve(t, srv)
+		servetest.Dial(t, addr)
 		<-started
 		closed := make(chan struct{})
 		go func() { srv.Close(); close(closed) }()
@@ -290,19 +292,19 @@ func TestCloseBlocksOnHandlers(t *testing.T) {
 // bpo-37193 kept every thread until close).
 func TestTrackingDoesNotGrow(t *testing.T) {
 	srv := &socketserver.Server{Addr: "127.0.0.1:0", Handler: echo}
-	addr := start(t, srv)
+	addr := servetest.Serve(t, srv)
 	goroutines := runtime.NumGoroutine()
 	for i := range 1000 {
 		c, err := net.Dial("tcp", addr.String())
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := roundTrip(t, c, "ping"); got != "ping" {
+		if got := servetest.RoundTrip(t, c, "ping"); got != "ping" {
 			t.Fatalf("request %d: echo = %q", i, got)
 		}
 		c.Close()
 	}
-	waitUntil(t, "all connections ended", func() bool { return srv.Stats().ActiveConns == 0 })
+	servetest.WaitUntil(t, "all connections ended", func() bool { return srv.Stats().ActiveConns == 0 })
 	if n := socketserver.TrackedConns(srv); n != 0 {
 		t.Fatalf("server tracks %d connections after 1000 finished requests", n)
 	}
@@ -323,7 +325,7 @@ func TestLargeWriteArrivesWhole(t *testing.T) {
 				_, err := r.Writer.Write(payload)
 				return err
 			})}
-		c := dial(t, start(t, srv))
+		c := servetest.Dial(t, servetest.Serve(t, srv))
 		got, err := io.ReadAll(c)
 		if err != nil || !bytes.Equal(got, payload) {
 			t.Fatalf("WriteBufferSize %d: read %d bytes, %v; want %d bytes", bufsize, len(got), err, len(payload))
@@ -345,12 +347,12 @@ func TestPoolBoundsGoroutines(t *testing.T) {
 			return err
 		})}
 	base := runtime.NumGoroutine()
-	addr := start(t, srv)
+	addr := servetest.Serve(t, srv)
 	conns := make([]net.Conn, clients)
 	for i := range conns {
-		conns[i] = dial(t, addr)
+		conns[i] = servetest.Dial(t, addr)
 	}
-	waitUntil(t, "the workers are busy and the queue full", func() bool {
+	servetest.WaitUntil(t, "the workers are busy and the queue full", func() bool {
 		return running.Load() == workers && srv.Stats().TotalConns == workers+queue+1
 	})
 	// The serving goroutine and the workers, nothing per client.
@@ -375,29 +377,29 @@ func TestShutdownServesQueuedRequests(t *testing.T) {
 		t.Run(tr.network, func(t *testing.T) {
 			const clients = 12 // 2 running, 10 queued
 			release := make(chan struct{})
-			srv := &socketserver.Server{Network: tr.network, Addr: bindAddr(t, tr), Mode: socketserver.Pool{Workers: 2, Queue: 16},
+			srv := &socketserver.Server{Network: tr.network, Addr: servetest.LocalAddr(t, tr.network), Mode: socketserver.Pool{Workers: 2, Queue: 16},
 				Handler: socketserver.HandlerFunc(func(r *socketserver.Request) error {
 					<-release
 					_, err := io.Copy(r.Writer, r.Reader)
 					return err
 				})}
-			addr := start(t, srv)
+			addr := servetest.Serve(t, srv)
 			conns := make([]net.Conn, clients)
 			for i := range conns {
-				conns[i] = dial(t, addr)
+				conns[i] = servetest.Dial(t, addr)
 				fmt.Fprintf(conns[i], "request %d", i)
 				if tr.stream {
 					conns[i].(*net.TCPConn).CloseWrite()
 				}
 			}
-			waitUntil(t, "every request is accepted", func() bool {
+			servetest.WaitUntil(t, "every request is accepted", func() bool {
 				st := srv.Stats()
 				return st.TotalConns+st.TotalPackets == clients
 			})
 			shut := make(chan error, 1)
 			go func() { shut <- srv.Shutdown(context.Background()) }()
 			if tr.stream {
-				waitUntil(t, "the listener is closed", func() bool {
+				servetest.WaitUntil(t, "the listener is closed", func() bool {
 					c, err := net.Dial("tcp", addr.String())
 					if err == nil {
 						c.Close()
@@ -428,7 +430,7 @@ func TestHandlerGoexit(t *testing.T) {
 			runtime.Goexit()
 			return nil
 		})}
-	c := dial(t, start(t, srv))
+	c := servetest.Dial(t, servetest.Serve(t, srv))
 	if _, err := c.Read(make([]byte, 1)); err != io.EOF {
 		t.Fatalf("client read %v, want EOF", err)
 	}
@@ -464,7 +466,7 @@ func TestAcceptBacksOffOnEMFILE(t *testing.T) {
 	srv := &socketserver.Server{Handler: echo, Logger: slog.New(slog.NewTextHandler(&logged, nil))}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	if got := roundTrip(t, dial(t, inner.Addr()), "after EMFILE"); got != "after EMFILE" {
+	if got := servetest.RoundTrip(t, servetest.Dial(t, inner.Addr()), "after EMFILE"); got != "after EMFILE" {
 		t.Fatalf("echo = %q", got)
 	}
 	srv.Close()

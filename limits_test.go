@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/socketserver-go/socketserver/internal/servetest"
+
 	"github.com/socketserver-go/socketserver"
 )
 
@@ -23,20 +25,20 @@ var holdUntilEOF = socketserver.HandlerFunc(func(r *socketserver.Request) error 
 // counts them; other addresses are not affected.
 func TestMaxConnsPerIP(t *testing.T) {
 	srv := &socketserver.Server{Addr: "127.0.0.1:0", Handler: holdUntilEOF, MaxConnsPerIP: 2}
-	addr := start(t, srv)
+	addr := servetest.Serve(t, srv)
 	greeted := func(c net.Conn) bool {
 		l, _ := bufio.NewReader(c).ReadString('\n')
 		return l == "ok\n"
 	}
 	var held []net.Conn
 	for range 2 {
-		c := dial(t, addr)
+		c := servetest.Dial(t, addr)
 		if !greeted(c) {
 			t.Fatal("a connection within the limit was not served")
 		}
 		held = append(held, c)
 	}
-	if extra := dial(t, addr); greeted(extra) {
+	if extra := servetest.Dial(t, addr); greeted(extra) {
 		t.Error("a third connection from 127.0.0.1 was served")
 	}
 	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}}
@@ -54,8 +56,8 @@ func TestMaxConnsPerIP(t *testing.T) {
 	}
 	// Closing one frees its place.
 	held[0].Close()
-	waitUntil(t, "the closed connection is released", func() bool { return srv.Stats().ActiveConns == 2 })
-	if again := dial(t, addr); !greeted(again) {
+	servetest.WaitUntil(t, "the closed connection is released", func() bool { return srv.Stats().ActiveConns == 2 })
+	if again := servetest.Dial(t, addr); !greeted(again) {
 		t.Error("after one closed, a new connection from 127.0.0.1 was refused")
 	}
 }
@@ -66,7 +68,7 @@ func TestFirstByteTimeout(t *testing.T) {
 	errs := make(chan error, 4)
 	srv := &socketserver.Server{Addr: "127.0.0.1:0", Handler: echo, FirstByteTimeout: 100 * time.Millisecond,
 		HandleError: func(_ net.Addr, err error) { errs <- err }}
-	addr := start(t, srv)
+	addr := servetest.Serve(t, srv)
 	checkFirstByteTimeout(t, addr, errs)
 }
 
@@ -76,15 +78,15 @@ func TestFirstByteTimeout(t *testing.T) {
 // goes on.
 func checkFirstByteTimeout(t *testing.T, addr net.Addr, errs <-chan error) {
 	t.Helper()
-	mute := dial(t, addr)
+	mute := servetest.Dial(t, addr)
 	if n, err := mute.Read(make([]byte, 1)); n != 0 || err == nil {
 		t.Errorf("a mute client: read %d, %v; want the server to close", n, err)
 	}
-	if err := <-errs; !isTimeoutErr(err) {
+	if err := <-errs; !servetest.IsTimeout(err) {
 		t.Errorf("reported %v, want a timeout", err)
 	}
-	talker := dial(t, addr)
-	if got := roundTrip(t, talker, "a"); got != "a" {
+	talker := servetest.Dial(t, addr)
+	if got := servetest.RoundTrip(t, talker, "a"); got != "a" {
 		t.Fatal(got)
 	}
 	// Well past the first-byte timeout, the conversation goes on.
@@ -93,14 +95,9 @@ func checkFirstByteTimeout(t *testing.T, addr net.Addr, errs <-chan error) {
 		t.Fatalf("reported %v", err)
 	case <-time.After(250 * time.Millisecond):
 	}
-	if got := roundTrip(t, talker, "b"); got != "b" {
+	if got := servetest.RoundTrip(t, talker, "b"); got != "b" {
 		t.Errorf("later: %q", got)
 	}
-}
-
-func isTimeoutErr(err error) bool {
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // A write that times out breaks the connection: a handler that ignores
@@ -125,8 +122,8 @@ func TestWriteTimeoutBreaksTheConnection(t *testing.T) {
 			return nil
 		}),
 	}
-	addr := start(t, srv)
-	c := dial(t, addr)
+	addr := servetest.Serve(t, srv)
+	c := servetest.Dial(t, addr)
 	defer c.Close()
 	go c.Write(make([]byte, 1<<20)) // plenty to read; nothing read back
 	select {

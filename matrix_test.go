@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/socketserver-go/socketserver/internal/servetest"
+
 	"github.com/socketserver-go/socketserver"
 )
 
@@ -14,8 +16,8 @@ import (
 // mode, with several clients.
 func TestEchoMatrix(t *testing.T) {
 	forEach(t, func(t *testing.T, tr transport, mode socketserver.Mode) {
-		srv := &socketserver.Server{Network: tr.network, Addr: bindAddr(t, tr), Handler: echo, Mode: mode}
-		addr := start(t, srv)
+		srv := &socketserver.Server{Network: tr.network, Addr: servetest.LocalAddr(t, tr.network), Handler: echo, Mode: mode}
+		addr := servetest.Serve(t, srv)
 		if !strings.HasPrefix(tr.network, addr.Network()) {
 			t.Errorf("bound address %v is on %q, want %q", addr, addr.Network(), tr.network)
 		}
@@ -23,7 +25,7 @@ func TestEchoMatrix(t *testing.T) {
 		talk := func(i int, c net.Conn) {
 			for j := range messages {
 				msg := fmt.Sprintf("client %d message %d\n", i, j)
-				if got := roundTrip(t, c, msg); got != msg {
+				if got := servetest.RoundTrip(t, c, msg); got != msg {
 					t.Errorf("echo = %q, want %q", got, msg)
 					return
 				}
@@ -34,7 +36,7 @@ func TestEchoMatrix(t *testing.T) {
 		// clients take turns. Everyone else is served at once.
 		var wg sync.WaitGroup
 		for i := range clients {
-			c := dial(t, addr)
+			c := servetest.Dial(t, addr)
 			if tr.stream && mode == (socketserver.Sync{}) {
 				talk(i, c)
 				continue
@@ -48,7 +50,7 @@ func TestEchoMatrix(t *testing.T) {
 		}
 		want.BytesIn = clients * messages * int64(len("client 0 message 0\n"))
 		want.BytesOut = want.BytesIn
-		waitUntil(t, "every request ended", func() bool {
+		servetest.WaitUntil(t, "every request ended", func() bool {
 			st := srv.Stats()
 			return st.ActiveConns == 0 && st.ActivePackets == 0
 		})

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/socketserver-go/socketserver/internal/servetest"
+
 	"github.com/socketserver-go/socketserver"
 )
 
@@ -23,9 +25,9 @@ func TestUnnamedUnixClients(t *testing.T) {
 		return err
 	})
 
-	stream := &socketserver.Server{Network: "unix", Addr: sockPath(t, "s"), Handler: handler}
-	c := dial(t, start(t, stream)) // net.Dial leaves the client unnamed
-	if got := roundTrip(t, c, "hi"); got != "hi" {
+	stream := &socketserver.Server{Network: "unix", Addr: servetest.SockPath(t, "s"), Handler: handler}
+	c := servetest.Dial(t, servetest.Serve(t, stream)) // net.Dial leaves the client unnamed
+	if got := servetest.RoundTrip(t, c, "hi"); got != "hi" {
 		t.Fatalf("echo = %q", got)
 	}
 	if a := <-remotes; a != (socketserver.UnnamedAddr{Net: "unix"}) {
@@ -33,9 +35,9 @@ func TestUnnamedUnixClients(t *testing.T) {
 	}
 
 	reported := make(chan error, 1)
-	gram := &socketserver.Server{Network: "unixgram", Addr: sockPath(t, "g"), Handler: handler,
+	gram := &socketserver.Server{Network: "unixgram", Addr: servetest.SockPath(t, "g"), Handler: handler,
 		HandleError: func(remote net.Addr, err error) { reported <- err }}
-	addr := start(t, gram)
+	addr := servetest.Serve(t, gram)
 	u, err := net.DialUnix("unixgram", nil, addr.(*net.UnixAddr))
 	if err != nil {
 		t.Fatal(err)
@@ -56,15 +58,15 @@ func TestDatagramTruncation(t *testing.T) {
 	for _, tr := range []transport{{network: "udp"}, {network: "unixgram"}} {
 		t.Run(tr.network, func(t *testing.T) {
 			reported := make(chan error, 1)
-			srv := &socketserver.Server{Network: tr.network, Addr: bindAddr(t, tr), Handler: echo, MaxPacketSize: 100,
+			srv := &socketserver.Server{Network: tr.network, Addr: servetest.LocalAddr(t, tr.network), Handler: echo, MaxPacketSize: 100,
 				HandleError: func(remote net.Addr, err error) { reported <- err }}
-			c := dial(t, start(t, srv))
+			c := servetest.Dial(t, servetest.Serve(t, srv))
 			c.Write(make([]byte, 101))
 			if err := <-reported; !errors.Is(err, socketserver.ErrTruncated) {
 				t.Fatalf("reported %v, want ErrTruncated", err)
 			}
 			full := strings.Repeat("x", 100)
-			if got := roundTrip(t, c, full); got != full {
+			if got := servetest.RoundTrip(t, c, full); got != full {
 				t.Fatalf("a datagram of exactly MaxPacketSize came back as %d bytes", len(got))
 			}
 			if st := srv.Stats(); st.Truncated != 1 || st.TotalPackets != 1 {
@@ -76,12 +78,12 @@ func TestDatagramTruncation(t *testing.T) {
 
 // The default datagram size takes 64 KiB datagrams (Python cuts at 8192).
 func TestLargeDatagram(t *testing.T) {
-	srv := &socketserver.Server{Network: "unixgram", Addr: sockPath(t, "g"), Handler: echo}
-	c := dial(t, start(t, srv))
+	srv := &socketserver.Server{Network: "unixgram", Addr: servetest.SockPath(t, "g"), Handler: echo}
+	c := servetest.Dial(t, servetest.Serve(t, srv))
 	c.(*net.UnixConn).SetWriteBuffer(1 << 20)
 	c.(*net.UnixConn).SetReadBuffer(1 << 20)
 	big := strings.Repeat("y", 65536)
-	if got := roundTrip(t, c, big); got != big {
+	if got := servetest.RoundTrip(t, c, big); got != big {
 		t.Fatalf("64 KiB datagram came back as %d bytes", len(got))
 	}
 }
@@ -97,8 +99,8 @@ func TestTimeouts(t *testing.T) {
 				ended <- err
 				return nil
 			})}
-		c := dial(t, start(t, srv))
-		if got := roundTrip(t, c, "still here"); got != "still here" {
+		c := servetest.Dial(t, servetest.Serve(t, srv))
+		if got := servetest.RoundTrip(t, c, "still here"); got != "still here" {
 			t.Fatalf("echo = %q", got)
 		}
 		if err := <-ended; !errors.Is(err, socketserver.ErrIdleTimeout) {
@@ -120,7 +122,7 @@ func TestTimeouts(t *testing.T) {
 					}
 				}
 			})}
-		dial(t, start(t, srv)) // never reads
+		servetest.Dial(t, servetest.Serve(t, srv)) // never reads
 		if err := <-ended; !errors.Is(err, os.ErrDeadlineExceeded) {
 			t.Fatalf("handler's write ended with %v, want a deadline error", err)
 		}
@@ -133,7 +135,7 @@ func TestTimeouts(t *testing.T) {
 				ended <- err
 				return nil
 			})}
-		dial(t, start(t, srv)) // never writes
+		servetest.Dial(t, servetest.Serve(t, srv)) // never writes
 		if err := <-ended; !errors.Is(err, os.ErrDeadlineExceeded) {
 			t.Fatalf("handler's read ended with %v, want a deadline error", err)
 		}
@@ -144,7 +146,7 @@ func TestTimeouts(t *testing.T) {
 func TestReusePort(t *testing.T) {
 	for _, network := range []string{"tcp", "udp"} {
 		first := &socketserver.Server{Network: network, Addr: "127.0.0.1:0", Handler: echo, ReusePort: true}
-		addr := start(t, first)
+		addr := servetest.Serve(t, first)
 		second := &socketserver.Server{Network: network, Addr: addr.String(), Handler: echo, ReusePort: true}
 		if _, err := second.Listen(); err != nil {
 			t.Fatalf("%s: second bind with ReusePort = %v", network, err)
@@ -156,7 +158,7 @@ func TestReusePort(t *testing.T) {
 			t.Fatalf("%s: a bind without ReusePort succeeded on a port in use", network)
 		}
 	}
-	unix := &socketserver.Server{Network: "unix", Addr: sockPath(t, "s"), Handler: echo, ReusePort: true}
+	unix := &socketserver.Server{Network: "unix", Addr: servetest.SockPath(t, "s"), Handler: echo, ReusePort: true}
 	if _, err := unix.Listen(); !errors.Is(err, socketserver.ErrUnsupported) {
 		t.Fatalf("ReusePort on a Unix socket = %v, want ErrUnsupported", err)
 	}
@@ -165,7 +167,7 @@ func TestReusePort(t *testing.T) {
 // Backlog sets the listen queue length: with a backlog of 1 and nobody
 // accepting, the kernel completes only a couple of handshakes.
 func TestBacklog(t *testing.T) {
-	srv := &socketserver.Server{Network: "unix", Addr: sockPath(t, "s"), Handler: echo, Backlog: 1}
+	srv := &socketserver.Server{Network: "unix", Addr: servetest.SockPath(t, "s"), Handler: echo, Backlog: 1}
 	defer srv.Close()
 	addr, err := srv.Listen() // bound, never served: nobody accepts
 	if err != nil {
@@ -215,9 +217,9 @@ func TestUnreadInputKeepsReply(t *testing.T) {
 				_, err = io.WriteString(r.Writer, strings.ToUpper(line))
 				return err
 			})}
-		addr := start(t, srv)
+		addr := servetest.Serve(t, srv)
 		for i := range 20 {
-			c := dial(t, addr)
+			c := servetest.Dial(t, addr)
 			// More input than the handler reads, some of it beyond the
 			// reader's buffer.
 			io.WriteString(c, "first line\n"+strings.Repeat("unread\n", 2000))
@@ -241,7 +243,7 @@ func TestNoEmptyReplyDatagram(t *testing.T) {
 			_, err := r.Writer.Write([]byte("reply"))
 			return err
 		})}
-	c := dial(t, start(t, srv))
+	c := servetest.Dial(t, servetest.Serve(t, srv))
 	c.Write([]byte("quiet"))
 	c.Write([]byte("loud"))
 	buf := make([]byte, 16)

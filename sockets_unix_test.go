@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/socketserver-go/socketserver/internal/servetest"
+
 	"github.com/socketserver-go/socketserver"
 )
 
@@ -18,9 +20,9 @@ import (
 func TestUnixSocketFiles(t *testing.T) {
 	for _, network := range []string{"unix", "unixpacket", "unixgram"} {
 		t.Run(network, func(t *testing.T) {
-			path := sockPath(t, "s")
+			path := servetest.SockPath(t, "s")
 			srv := &socketserver.Server{Network: network, Addr: path, Handler: echo, SocketMode: 0o600}
-			start(t, srv)
+			servetest.Serve(t, srv)
 			fi, err := os.Lstat(path)
 			if err != nil {
 				t.Fatal(err)
@@ -39,7 +41,7 @@ func TestUnixSocketFiles(t *testing.T) {
 			}
 
 			// A socket file left behind by a crashed server is replaced.
-			stale := sockPath(t, "stale")
+			stale := servetest.SockPath(t, "stale")
 			leaveStaleSocket(t, network, stale)
 			third := &socketserver.Server{Network: network, Addr: stale, Handler: echo}
 			if _, err := third.Listen(); err != nil {
@@ -97,7 +99,7 @@ func TestNoDelay(t *testing.T) {
 				})
 				return nil
 			})}
-		dial(t, start(t, srv))
+		servetest.Dial(t, servetest.Serve(t, srv))
 		if v := <-got; (v != 0) == disable {
 			t.Errorf("DisableNoDelay %v: TCP_NODELAY = %d", disable, v)
 		}

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/socketserver-go/socketserver/internal/servetest"
+
 	"github.com/socketserver-go/socketserver"
 	"github.com/socketserver-go/socketserver/internal/testcert"
 	"github.com/socketserver-go/socketserver/tlsconn"
@@ -89,7 +91,7 @@ func TestEventTLSEchoUnderBackpressure(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	waitUntil(t, "the connections closed", func() bool { return srv.Stats().ActiveConns == 0 })
+	servetest.WaitUntil(t, "the connections closed", func() bool { return srv.Stats().ActiveConns == 0 })
 }
 
 // Shutdown answers a request that arrived before it began, then ends each
@@ -121,7 +123,7 @@ func TestEventTLSShutdownAnswersRequests(t *testing.T) {
 	<-started
 	shut := make(chan error, 1)
 	go func() { shut <- srv.Shutdown(context.Background()) }()
-	waitUntil(t, "the listener closed", func() bool {
+	servetest.WaitUntil(t, "the listener closed", func() bool {
 		probe, err := net.Dial("tcp", addr.String())
 		if err == nil {
 			probe.Close()

@@ -28,21 +28,6 @@ func start(t testing.TB, srv *socketserver.Server) net.Addr {
 	return servetest.Serve(t, srv)
 }
 
-// waitUntil polls cond, which no event announces, for up to 10s.
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting until %s", what)
-		}
-	}
-}
-
-func isTimeoutErr(err error) bool {
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
-}
-
 // whoAmI answers with the client certificate's name and the protocol ALPN
 // chose, as the handler sees them.
 var whoAmI = socketserver.HandlerFunc(func(r *socketserver.Request) error {
@@ -132,7 +117,7 @@ func testMutualAuthentication(t *testing.T, serve func(*socketserver.Server, *tl
 	if got, err := dialTLS(&other); err == nil && got != "" {
 		t.Errorf("a client of another CA got %q", got)
 	}
-	waitUntil(t, "the failures counted", func() bool {
+	servetest.WaitUntil(t, "the failures counted", func() bool {
 		st := srv.Stats()
 		return handshakeErrs.Load() == 2 && st.Rejected == 1 && st.ActiveConns == 0
 	})
@@ -176,7 +161,7 @@ func testHandshakeFailures(t *testing.T, serve func(*socketserver.Server, *tls.C
 	if b, _ := io.ReadAll(c); string(b) != "anonymous \n" {
 		t.Errorf("beside the silent client: %q", b)
 	}
-	if err := <-errs; !errors.Is(err, tlsconn.ErrHandshake) || !isTimeoutErr(err) {
+	if err := <-errs; !errors.Is(err, tlsconn.ErrHandshake) || !servetest.IsTimeout(err) {
 		t.Errorf("silent client: reported %v", err)
 	}
 	silent.SetReadDeadline(time.Now().Add(5 * time.Second))

@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/socketserver-go/socketserver/internal/servetest"
 )
 
 // forEachMode runs scenario in each mode as a subtest; skip, if not nil,
@@ -117,7 +119,7 @@ func TestSlowloris(t *testing.T) {
 							continue
 						}
 						c.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
-						if _, err := c.Write([]byte("e")); err != nil && !isTimeout(err) {
+						if _, err := c.Write([]byte("e")); err != nil && !servetest.IsTimeout(err) {
 							open[i] = false
 							closed.Add(1)
 						}
@@ -165,11 +167,6 @@ func TestSlowloris(t *testing.T) {
 			tg.stop(t)
 		}
 	})
-}
-
-func isTimeout(err error) bool {
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // Storm: 20,000 connect/request/close cycles from 8 clients. One in ten
@@ -313,7 +310,7 @@ func TestClientsThatNeverRead(t *testing.T) {
 		freed := 0
 		for _, c := range conns {
 			c.SetReadDeadline(time.Now().Add(2 * time.Second))
-			if _, err := io.Copy(io.Discard, c); err == nil || !isTimeout(err) {
+			if _, err := io.Copy(io.Discard, c); err == nil || !servetest.IsTimeout(err) {
 				freed++ // EOF, or reset
 			}
 		}

@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/socketserver-go/socketserver/internal/servetest"
 )
 
 // A cluster is a real HAProxy in front of three sockserve backends that
@@ -45,10 +47,7 @@ func freePort(t *testing.T) int {
 
 func startCluster(t *testing.T, service string, extra ...string) *cluster {
 	t.Helper()
-	haproxy, err := exec.LookPath("haproxy")
-	if err != nil {
-		t.Fatalf("haproxy is needed (Debian's haproxy; .ci/run installs it): %v", err)
-	}
+	haproxy := servetest.Need(t, "haproxy", "haproxy")
 	cl := &cluster{frontend: fmt.Sprintf("127.0.0.1:%d", freePort(t))}
 	var servers strings.Builder
 	for i := range 3 {
@@ -94,7 +93,7 @@ backend be
 			t.Logf("haproxy:\n%s", stderr)
 		}
 	})
-	waitFor(t, "HAProxy to listen", func() bool {
+	servetest.WaitUntil(t, "HAProxy to listen", func() bool {
 		c, err := net.Dial("tcp", cl.frontend)
 		if err == nil {
 			c.Close()

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/socketserver-go/socketserver/internal/servetest"
+
 	"go.uber.org/goleak"
 
 	"github.com/socketserver-go/socketserver/internal/sockurl"
@@ -285,7 +287,7 @@ func TestSIGTERMIsGraceful(t *testing.T) {
 	}
 	p.cmd.Process.Signal(syscall.SIGTERM)
 	// The listener closes at once; the request goes on.
-	waitFor(t, "the listener to close", func() bool {
+	servetest.WaitUntil(t, "the listener to close", func() bool {
 		c2, err := net.Dial("tcp", strings.TrimPrefix(p.urls[0], "tcp://"))
 		if err == nil {
 			c2.Close()
@@ -307,22 +309,12 @@ func TestSIGTERMIsGraceful(t *testing.T) {
 func TestGraceExpires(t *testing.T) {
 	p := startServe(t, 1, "-service", "echo", "-grace", "50ms", "-listen", "tcp://127.0.0.1:0")
 	c := dialURL(t, p.urls[0])
-	if got := roundTrip(t, c, "x"); got != "x" {
+	if got := servetest.RoundTrip(t, c, "x"); got != "x" {
 		t.Fatal(got)
 	}
 	if code := p.stop(t); code != 1 || !strings.Contains(p.stderr.String(), "shutdown did not finish within 50ms") {
 		t.Fatalf("exit status %d, want 1; stderr:\n%s", code, p.stderr)
 	}
-}
-
-func roundTrip(t *testing.T, c net.Conn, msg string) string {
-	t.Helper()
-	io.WriteString(c, msg)
-	buf := make([]byte, len(msg))
-	if _, err := io.ReadFull(c, buf); err != nil {
-		t.Fatal(err)
-	}
-	return string(buf)
 }
 
 // -allow admits only the listed networks.
@@ -385,18 +377,6 @@ func TestBadInvocations(t *testing.T) {
 		if code := cmd.ProcessState.ExitCode(); code != tc.code || len(lines) != 1 || !strings.Contains(lines[0], tc.want) {
 			t.Errorf("sockserve %s: exit %d, stderr %q; want exit %d and one line with %q", strings.Join(tc.args, " "), code, stderr.String(), tc.code, tc.want)
 		}
-	}
-}
-
-// waitFor polls cond, which no event announces, for up to 10s.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
 	}
 }
 

@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/socketserver-go/socketserver/internal/servetest"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -26,7 +28,7 @@ func TestZeroDowntimeRestarts(t *testing.T) {
 		n, _ := strconv.Atoi(strings.TrimSpace(string(b)))
 		return n
 	}
-	waitFor(t, "the PID file", func() bool { return readPID() == p.cmd.Process.Pid })
+	servetest.WaitUntil(t, "the PID file", func() bool { return readPID() == p.cmd.Process.Pid })
 	t.Cleanup(func() {
 		if pid := readPID(); pid > 0 && pid != p.cmd.Process.Pid {
 			syscall.Kill(pid, syscall.SIGKILL)

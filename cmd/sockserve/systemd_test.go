@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/socketserver-go/socketserver/internal/servetest"
 )
 
 // activate runs sockserve under the real systemd-socket-activate, which
@@ -18,10 +20,7 @@ import (
 // comes, as systemd does with a .socket unit.
 func activate(t *testing.T, activateArgs []string, args ...string) *process {
 	t.Helper()
-	tool, err := exec.LookPath("systemd-socket-activate")
-	if err != nil {
-		t.Fatalf("systemd-socket-activate is needed (Debian's systemd package; .ci/run installs it): %v", err)
-	}
+	tool := servetest.Need(t, "systemd-socket-activate", "systemd")
 	cmd := exec.Command(tool, append(append(activateArgs, binary), args...)...)
 	p := &process{cmd: cmd, stderr: new(strings.Builder)}
 	cmd.Stderr = p.stderr
@@ -48,7 +47,7 @@ func TestSystemdActivationStream(t *testing.T) {
 	unixPath := filepath.Join(shortDir(t), "s")
 	p := activate(t, []string{"-l", tcp, "-l", unixPath, "--fdname=web:local"},
 		"-service", "upper", "-listen", "systemd:")
-	waitFor(t, "systemd-socket-activate to listen", func() bool {
+	servetest.WaitUntil(t, "systemd-socket-activate to listen", func() bool {
 		c, err := net.Dial("tcp", tcp)
 		if err == nil {
 			c.Close() // a connection that says nothing: sockserve starts, serves it, goes on
@@ -70,7 +69,7 @@ func TestSystemdActivationNamedAndDatagram(t *testing.T) {
 	udp := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	p := activate(t, []string{"-d", "-l", udp, "--fdname=logs"},
 		"-service", "upper", "-listen", "systemd://logs")
-	waitFor(t, "systemd-socket-activate to bind", func() bool {
+	servetest.WaitUntil(t, "systemd-socket-activate to bind", func() bool {
 		pc, err := net.ListenPacket("udp", udp)
 		if err == nil {
 			pc.Close()

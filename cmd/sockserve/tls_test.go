@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/socketserver-go/socketserver/internal/servetest"
+
 	"github.com/socketserver-go/socketserver/internal/testcert"
 )
 
@@ -22,10 +24,7 @@ func TestTLSWithOpenSSL(t *testing.T) {
 }
 
 func testTLSWithOpenSSL(t *testing.T, mode string) {
-	openssl, err := exec.LookPath("openssl")
-	if err != nil {
-		t.Fatalf("openssl is needed (Debian's openssl): %v", err)
-	}
+	openssl := servetest.Need(t, "openssl", "openssl")
 	dir := t.TempDir()
 	ca := testcert.New(t)
 	caFile := ca.WriteCA(t, dir)
@@ -84,7 +83,7 @@ func TestTLSReloadOnSIGHUP(t *testing.T) {
 	}
 	testcert.WritePEM(t, dir, "server", ca.Issue(t, "second", false))
 	p.cmd.Process.Signal(syscall.SIGHUP)
-	waitFor(t, "the new certificate", func() bool { return served() == "second" })
+	servetest.WaitUntil(t, "the new certificate", func() bool { return served() == "second" })
 	if code := p.stop(t); code != 0 {
 		t.Fatalf("exit %d: %s", code, p.stderr)
 	}

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/socketserver-go/socketserver/internal/servetest"
+
 	"go.uber.org/goleak"
 
 	"github.com/socketserver-go/socketserver"
@@ -43,11 +45,7 @@ func start(t *testing.T, mode string) string {
 
 // tool returns the path of a Redis program, which .ci/run installs.
 func tool(t *testing.T, name string) string {
-	path, err := exec.LookPath(name)
-	if err != nil {
-		t.Fatalf("%s is needed (Debian's redis-tools; .ci/run installs it): %v", name, err)
-	}
-	return path
+	return servetest.Need(t, name, "redis-tools")
 }
 
 var modes = []string{"event", "goroutine"}

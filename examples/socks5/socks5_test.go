@@ -21,6 +21,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/socketserver-go/socketserver/internal/servetest"
+
 	"go.uber.org/goleak"
 
 	"github.com/socketserver-go/socketserver"
@@ -104,11 +106,7 @@ func startProxy(t *testing.T, p *proxy) (string, *socketserver.Server) {
 }
 
 func curlPath(t *testing.T) string {
-	path, err := exec.LookPath("curl")
-	if err != nil {
-		t.Fatalf("curl is needed (.ci/run installs it): %v", err)
-	}
-	return path
+	return servetest.Need(t, "curl", "curl")
 }
 
 // curl runs the real curl and returns its output and stderr.

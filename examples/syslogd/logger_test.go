@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/socketserver-go/socketserver/internal/servetest"
+
 	"go.uber.org/goleak"
 )
 
@@ -103,11 +105,7 @@ func (r *running) finish(t *testing.T) []record {
 }
 
 func loggerPath(t *testing.T) string {
-	path, err := exec.LookPath("logger")
-	if err != nil {
-		t.Fatalf("logger (util-linux, Debian's bsdutils) is needed; .ci/run installs it: %v", err)
-	}
-	return path
+	return servetest.Need(t, "logger", "bsdutils")
 }
 
 func logger(t *testing.T, args ...string) {
