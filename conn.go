@@ -1,7 +1,6 @@
 package socketserver
 
 import (
-	"fmt"
 	"net"
 	"net/netip"
 )
@@ -73,15 +72,6 @@ func (s *Server) releaseIP(ip netip.Addr) {
 	if s.perIP[ip]--; s.perIP[ip] <= 0 {
 		delete(s.perIP, ip)
 	}
-}
-
-// checkStreamOptions rejects options a mode cannot honour.
-func (s *Server) checkStreamOptions() error {
-	if _, ok := s.mode().(Event); ok && s.WrapConn != nil {
-		// It reads from a connection that blocks, which a callback must not.
-		return fmt.Errorf("%w: WrapConn (TLS) in Event mode: TLS is Event.Layer's (tlsconn.Layer), the PROXY header Event.Preamble's", ErrUnsupported)
-	}
-	return nil
 }
 
 // WrapConns chains connection wrappers for Server.WrapConn, first to last:

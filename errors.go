@@ -3,9 +3,8 @@ package socketserver
 import (
 	"errors"
 	"fmt"
-	"io"
-	"net"
-	"syscall"
+
+	"github.com/socketserver-go/socketserver/internal/sockerr"
 )
 
 // Errors returned or reported by a Server. Compare them with errors.Is.
@@ -41,8 +40,9 @@ var (
 	ErrAddrInUse = errors.New("socketserver: address already in use")
 
 	// ErrUnsupported is returned for an option or network this platform, or
-	// this kind of socket, does not support.
-	ErrUnsupported = errors.New("socketserver: not supported")
+	// this kind of socket, does not support. It matches
+	// errors.ErrUnsupported too.
+	ErrUnsupported = fmt.Errorf("socketserver: %w", errors.ErrUnsupported)
 
 	// ErrNoHandler is returned by Serve, ServePacket, ListenAndServe and
 	// HandleRequest when the Server has no Handler (in Event mode, no
@@ -56,6 +56,12 @@ var (
 	// ErrInputLimit is reported when Event mode closes a connection whose
 	// unconsumed input passed Event.MaxInput.
 	ErrInputLimit = errors.New("socketserver: unconsumed input over the limit")
+
+	// ErrOutsideCallback is returned by the EventConn methods that belong
+	// to a connection's own callbacks (Write, Close) when called from
+	// anywhere else: another connection's callback, a Go function, another
+	// goroutine. AsyncWrite and AsyncClose are for those.
+	ErrOutsideCallback = errors.New("socketserver: EventConn method called outside the connection's own callbacks")
 
 	// ErrPreambleIncomplete is what an Event.Preamble function returns to
 	// wait for more bytes.
@@ -86,17 +92,11 @@ func (e *PanicError) Unwrap() error {
 // conversation (the peer went away, a timeout fired, the server closed the
 // socket) rather than a fault worth an error log.
 func isRoutine(err error) bool {
-	if errors.Is(err, net.ErrClosed) || errors.Is(err, ErrIdleTimeout) {
+	if errors.Is(err, ErrIdleTimeout) {
 		return true
 	}
 	if cf := (*childFailure)(nil); errors.As(err, &cf) {
 		return cf.routine
 	}
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		return true
-	}
-	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
-		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
-		errors.Is(err, syscall.ECONNABORTED)
+	return sockerr.Routine(err)
 }

@@ -1,6 +1,7 @@
 package socketserver
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"runtime"
@@ -85,9 +86,27 @@ type Event struct {
 // String returns "event(N)".
 func (e Event) String() string { return fmt.Sprintf("event(%d)", e.loops()) }
 
-// newExecutor is never called: Serve hands Event mode to its own engine.
-func (Event) newExecutor(*Server, net.Addr) executor {
-	panic("socketserver: Event mode has no executor")
+func (e Event) newEngine(s *Server, t *socket) (engine, error) {
+	if s.EventHandler == nil {
+		return nil, ErrNoHandler
+	}
+	if err := e.checkNetwork(t.addr().Network()); err != nil {
+		return nil, err
+	}
+	if s.WrapConn != nil && t.ln != nil {
+		// It reads from a connection that blocks, which a callback must not.
+		return nil, fmt.Errorf("%w: WrapConn (TLS) in Event mode: TLS is Event.Layer's (tlsconn.Layer), the PROXY header Event.Preamble's", ErrUnsupported)
+	}
+	return newEventEngine(s, t, e)
+}
+
+// checkNetwork refuses unixpacket: output is coalesced, which would merge
+// a seqpacket's records.
+func (Event) checkNetwork(network string) error {
+	if network == "unixpacket" {
+		return fmt.Errorf("%w: Event mode serves tcp, udp, unix and unixgram, not unixpacket", ErrUnsupported)
+	}
+	return nil
 }
 
 func (e Event) loops() int {
@@ -256,6 +275,16 @@ func (c *EventConn) LocalAddr() net.Addr { return c.local }
 // Server returns the server serving c. Safe from any goroutine.
 func (c *EventConn) Server() *Server { return c.srv }
 
+// Context returns a context for work done for c, such as a function
+// passed to Go: it is cancelled when the server is closed (or forced at
+// Shutdown's deadline), and it tells Shutdown that it is called from the
+// server's own callbacks (see Shutdown). Safe from any goroutine.
+func (c *EventConn) Context() context.Context {
+	c.srv.mu.Lock()
+	defer c.srv.mu.Unlock()
+	return c.srv.baseCtx
+}
+
 // Value returns the value last given to SetValue. Callbacks only.
 func (c *EventConn) Value() any { return c.value }
 
@@ -266,7 +295,9 @@ func (c *EventConn) SetValue(v any) { c.value = v }
 // Write queues p (copying it) to be sent when the callback returns. On a
 // datagram socket it sends p as one datagram to the sender at once. It
 // fails once the connection is closing, and closes the connection with
-// ErrOutputLimit if the queue would pass MaxOutput. Callbacks only.
+// ErrOutputLimit if the queue would pass MaxOutput. Callbacks only: called
+// while none of c's own callbacks runs (from another connection's
+// callback, say), it fails with ErrOutsideCallback.
 func (c *EventConn) Write(p []byte) (int, error) { return c.write(p) }
 
 // InputClosed reports whether the client has ended its side of the
@@ -281,8 +312,9 @@ func (c *EventConn) Buffered() int { return c.buffered() }
 
 // Close closes the connection once its queued output has been sent (or
 // WriteTimeout, 30s if unset, passes without progress); no more input is
-// read. OnClose follows. Callbacks only; AsyncClose is the same from any
-// goroutine. On a datagram socket it does nothing.
+// read. OnClose follows. Callbacks only (else ErrOutsideCallback);
+// AsyncClose is the same from any goroutine. On a datagram socket it does
+// nothing.
 func (c *EventConn) Close() error { return c.close() }
 
 // AsyncWrite queues a copy of p for the connection from any goroutine;

@@ -9,19 +9,9 @@ type connImpl struct{}
 
 func (connImpl) datagram() bool { return false }
 
-// An eventEngine cannot be made on this platform.
-type eventEngine struct{}
-
-// eventCallbackNames is empty: no event callback runs here.
-var eventCallbackNames []string
-
-func (s *Server) newEventEngine(*trackedSocket, Event) (*eventEngine, error) {
+func newEventEngine(*Server, *socket, Event) (engine, error) {
 	return nil, errEventUnsupported
 }
-
-func (*eventEngine) serve() error { return errEventUnsupported }
-func (*eventEngine) shutdown()    {}
-func (*eventEngine) close()       {}
 
 var errEventUnsupported = fmt.Errorf("%w: Event mode needs epoll (Linux)", ErrUnsupported)
 

@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -95,38 +96,20 @@ func TestEventEchoMatrix(t *testing.T) {
 
 func TestEventUnixpacketUnsupported(t *testing.T) {
 	srv := &socketserver.Server{Network: "unixpacket", Addr: servetest.SockPath(t, "s"), EventHandler: eventEcho{}, Mode: socketserver.Event{}}
-	if _, err := srv.Listen(); err != nil {
+	// Refused before binding: nothing is listening, no file is left.
+	if _, err := srv.Listen(); !errors.Is(err, socketserver.ErrUnsupported) {
+		t.Fatalf("Listen on unixpacket = %v, want ErrUnsupported", err)
+	}
+	if _, err := os.Stat(srv.Addr); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("socket file after the refusal: %v", err)
+	}
+	// A listener of that kind handed to Serve is refused too.
+	ln, err := net.Listen("unixpacket", servetest.SockPath(t, "t"))
+	if err != nil {
 		t.Fatal(err)
 	}
-	defer srv.Close()
-	if err := srv.ListenAndServe(); !errors.Is(err, socketserver.ErrUnsupported) {
-		t.Fatalf("ListenAndServe on unixpacket = %v, want ErrUnsupported", err)
-	}
-}
-
-// eventFuncs is an EventHandler made of optional functions.
-type eventFuncs struct {
-	open  func(c *socketserver.EventConn)
-	data  func(c *socketserver.EventConn, in []byte) int
-	close func(c *socketserver.EventConn, err error)
-}
-
-func (h *eventFuncs) OnOpen(c *socketserver.EventConn) {
-	if h.open != nil {
-		h.open(c)
-	}
-}
-
-func (h *eventFuncs) OnData(c *socketserver.EventConn, in []byte) int {
-	if h.data != nil {
-		return h.data(c, in)
-	}
-	return len(in)
-}
-
-func (h *eventFuncs) OnClose(c *socketserver.EventConn, err error) {
-	if h.close != nil {
-		h.close(c, err)
+	if err := srv.Serve(ln); !errors.Is(err, socketserver.ErrUnsupported) {
+		t.Fatalf("Serve on unixpacket = %v, want ErrUnsupported", err)
 	}
 }
 
@@ -158,20 +141,6 @@ func (l *errorLog) next(t *testing.T) error {
 	case <-time.After(10 * time.Second):
 		t.Fatal("no error reported")
 		return nil
-	}
-}
-
-// upperLines replies to each whole line with the line upper-cased, and
-// keeps a partial line for later.
-func upperLines(c *socketserver.EventConn, in []byte) int {
-	consumed := 0
-	for {
-		i := bytes.IndexByte(in[consumed:], '\n')
-		if i < 0 {
-			return consumed
-		}
-		c.Write(bytes.ToUpper(in[consumed : consumed+i+1]))
-		consumed += i + 1
 	}
 }
 
@@ -671,7 +640,7 @@ func TestEventLifecycleFromCallback(t *testing.T) {
 			srv.EventHandler = &eventFuncs{data: func(c *socketserver.EventConn, in []byte) int {
 				c.Write([]byte("bye\n"))
 				if name == "Shutdown" {
-					returned <- srv.Shutdown(context.Background())
+					returned <- srv.Shutdown(c.Context())
 				} else {
 					returned <- srv.Close()
 				}
@@ -919,5 +888,64 @@ func TestEventLastInputOnAbnormalEnd(t *testing.T) {
 			srv.Close()
 			<-served
 		})
+	}
+}
+
+// Write and Close belong to a connection's own callbacks: called from
+// another connection's callback, or from another goroutine, they fail
+// with ErrOutsideCallback (and do not race), and AsyncWrite is the way.
+func TestEventMisuseIsRefused(t *testing.T) {
+	var (
+		mu    sync.Mutex
+		conns []*socketserver.EventConn
+	)
+	refused := make(chan error, 4)
+	srv := &socketserver.Server{
+		Addr: "127.0.0.1:0",
+		Mode: socketserver.Event{Loops: 1},
+		EventHandler: &eventFuncs{
+			open: func(c *socketserver.EventConn) {
+				mu.Lock()
+				conns = append(conns, c)
+				mu.Unlock()
+			},
+			data: func(c *socketserver.EventConn, in []byte) int {
+				mu.Lock()
+				others := slices.Clone(conns)
+				mu.Unlock()
+				for _, o := range others {
+					if o == c {
+						continue
+					}
+					_, err := o.Write([]byte("from another callback\n")) // a chat server's mistake
+					refused <- err
+					refused <- o.Close()
+					o.AsyncWrite(in) // the right way
+				}
+				go func() {
+					_, err := c.Write([]byte("from a goroutine\n"))
+					refused <- err
+				}()
+				return len(in)
+			},
+		},
+	}
+	addr := servetest.Serve(t, srv)
+	a := servetest.Dial(t, addr)
+	b := servetest.Dial(t, addr)
+	servetest.WaitUntil(t, "both connections open", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(conns) == 2
+	})
+	b.Write([]byte("hello a\n"))
+	for range 3 {
+		if err := <-refused; !errors.Is(err, socketserver.ErrOutsideCallback) {
+			t.Errorf("misuse returned %v, want ErrOutsideCallback", err)
+		}
+	}
+	got := make([]byte, len("hello a\n"))
+	if _, err := io.ReadFull(a, got); err != nil || string(got) != "hello a\n" {
+		t.Errorf("a got %q, %v through AsyncWrite", got, err)
 	}
 }

@@ -1,17 +1,16 @@
 package socketserver
 
 import (
-	"errors"
 	"fmt"
 	"net"
-	"os"
 	"sync"
 	"sync/atomic"
-	"syscall"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/socketserver-go/socketserver/internal/poller"
+	"github.com/socketserver-go/socketserver/internal/sockopt"
+	"github.com/socketserver-go/socketserver/internal/workpool"
 )
 
 // An eventEngine serves one socket in Event mode: a listener, whose
@@ -30,6 +29,8 @@ type eventEngine struct {
 	local   net.Addr
 	anyIP   bool // the listener is bound to a wildcard address
 
+	keepAlive sockopt.KeepAlive // of accepted TCP connections
+
 	lfd int // listening descriptor, or -1
 	// pfd is the datagram descriptor, or -1. It is closed only after the
 	// loops and workers are done, under pmu, since AsyncWrite may use it
@@ -44,40 +45,27 @@ type eventEngine struct {
 	closing   atomic.Bool   // Close: stop at once
 	loopsDone sync.WaitGroup
 	jobs      sync.WaitGroup // functions passed to EventConn.Go
-	pool      workPool
+	pool      *workpool.Pool[func()]
 	fatal     atomic.Pointer[error] // a loop's poller failed
-}
-
-// eventCallbackNames are the functions through which event callbacks and
-// EventConn.Go's functions run, for calledFromHandler.
-var eventCallbackNames = []string{
-	funcName((*eventLoop).callOpen),
-	funcName((*eventLoop).callData),
-	funcName((*eventLoop).callClose),
-	funcName((*eventLoop).callTick),
-	funcName((*eventEngine).runJob),
 }
 
 // newEventEngine prepares an engine for t's socket: it duplicates the
 // descriptor and makes the loops' pollers, but starts nothing.
-func (s *Server) newEventEngine(t *trackedSocket, cfg Event) (*eventEngine, error) {
+func newEventEngine(s *Server, t *socket, cfg Event) (engine, error) {
 	e := &eventEngine{s: s, cfg: cfg, h: s.EventHandler, lfd: -1, pfd: -1, local: t.addr()}
-	if e.local.Network() == "unixpacket" {
-		// Output is coalesced, which would merge a seqpacket's records.
-		return nil, fmt.Errorf("%w: Event mode serves tcp, udp, unix and unixgram, not unixpacket", ErrUnsupported)
-	}
 	e.ticker, _ = e.h.(EventTicker)
-	e.pool.size = cfg.workers()
+	e.pool = workpool.New(cfg.workers(), cfg.workers(), func(f func()) { f() }, false)
 	var sock any = t.pc
 	if t.ln != nil {
 		sock = t.ln
 	}
-	fd, err := dupSocket(sock)
+	fd, err := sockopt.DupNonblock(sock)
 	if err != nil {
 		return nil, err
 	}
 	if t.ln != nil {
 		e.lfd = fd
+		e.keepAlive = s.keepAlive()
 	} else {
 		e.pfd = fd
 	}
@@ -101,35 +89,6 @@ func (s *Server) newEventEngine(t *trackedSocket, cfg Event) (*eventEngine, erro
 		e.loops = append(e.loops, l)
 	}
 	return e, nil
-}
-
-// dupSocket returns a non-blocking duplicate of a listener's or packet
-// conn's descriptor.
-func dupSocket(sock any) (int, error) {
-	sc, ok := sock.(syscall.Conn)
-	if !ok {
-		return -1, fmt.Errorf("%w: Event mode needs a socket with a descriptor, not %T", ErrUnsupported, sock)
-	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
-		return -1, err
-	}
-	fd := -1
-	var dupErr error
-	err = rc.Control(func(s uintptr) {
-		fd, dupErr = unix.FcntlInt(s, unix.F_DUPFD_CLOEXEC, 0)
-	})
-	if err == nil {
-		err = dupErr
-	}
-	if err != nil {
-		return -1, os.NewSyscallError("dup", err)
-	}
-	if err := unix.SetNonblock(fd, true); err != nil {
-		unix.Close(fd)
-		return -1, os.NewSyscallError("setnonblock", err)
-	}
-	return fd, nil
 }
 
 // serve runs the loops until they are done, then the workers, and
@@ -157,7 +116,7 @@ func (e *eventEngine) serve() error {
 	}
 	e.loopsDone.Wait()
 	e.jobs.Wait()
-	e.pool.stop()
+	e.pool.Stop()
 	if err := e.fatal.Load(); err != nil {
 		return *err
 	}
@@ -241,7 +200,7 @@ func (e *eventEngine) goWork(c *EventConn, f func()) error {
 	}
 	c.jobs.Add(1)
 	e.jobs.Add(1)
-	if !e.pool.submit(func() { e.runJob(c, f) }) {
+	if !e.pool.Submit(func() { e.runJob(c, f) }) {
 		c.jobs.Add(-1)
 		e.jobs.Done()
 		return net.ErrClosed
@@ -250,9 +209,7 @@ func (e *eventEngine) goWork(c *EventConn, f func()) error {
 }
 
 // runJob runs one function passed to Go, and tells c's loop when c has no
-// more running. calledFromHandler looks for it on the stack.
-//
-//go:noinline
+// more running.
 func (e *eventEngine) runJob(c *EventConn, f func()) {
 	defer e.jobs.Done()
 	defer func() {
@@ -265,65 +222,4 @@ func (e *eventEngine) runJob(c *EventConn, f func()) {
 		}
 	}()
 	f()
-}
-
-// A workPool runs functions on a fixed set of goroutines, started on first
-// use, fed by a bounded queue.
-type workPool struct {
-	size    int
-	mu      sync.RWMutex // held for reading while submitting, for writing to stop
-	queue   chan func()
-	stopped bool
-	wg      sync.WaitGroup
-}
-
-// submit queues f, blocking while the queue is full. It fails once the
-// pool is stopped.
-func (p *workPool) submit(f func()) bool {
-	p.mu.RLock()
-	if p.queue == nil && !p.stopped {
-		p.mu.RUnlock()
-		p.start()
-		p.mu.RLock()
-	}
-	defer p.mu.RUnlock()
-	if p.stopped {
-		return false
-	}
-	p.queue <- f
-	return true
-}
-
-func (p *workPool) start() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.queue != nil || p.stopped {
-		return
-	}
-	p.queue = make(chan func(), p.size)
-	for range p.size {
-		p.wg.Go(func() {
-			for f := range p.queue {
-				f()
-			}
-		})
-	}
-}
-
-// stop lets the workers finish the queue and waits for them.
-func (p *workPool) stop() {
-	p.mu.Lock()
-	p.stopped = true
-	if p.queue != nil {
-		close(p.queue)
-	}
-	p.mu.Unlock()
-	p.wg.Wait()
-}
-
-// acceptBackoff is true for accept errors that a pause may cure: out of
-// descriptors or memory.
-func acceptBackoff(err error) bool {
-	return errors.Is(err, unix.EMFILE) || errors.Is(err, unix.ENFILE) ||
-		errors.Is(err, unix.ENOBUFS) || errors.Is(err, unix.ENOMEM)
 }

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/socketserver-go/socketserver/internal/poller"
+	"github.com/socketserver-go/socketserver/internal/sockerr"
 	"github.com/socketserver-go/socketserver/internal/timewheel"
 )
 
@@ -24,6 +25,7 @@ type eventLoop struct {
 	idx    int
 	p      *poller.Poller
 	nconns atomic.Int32 // connections owned, for LeastConns
+	cur    atomic.Pointer[EventConn] // whose callback runs now, if any
 
 	mu       sync.Mutex
 	mailbox  []mail
@@ -395,10 +397,10 @@ func (l *eventLoop) accept() {
 			case err == unix.EAGAIN:
 			case err == unix.EINTR || err == unix.ECONNABORTED:
 				continue
-			case acceptBackoff(err):
+			case sockerr.Exhausted(err):
 				// Stop watching the listener (level triggered, it would
 				// spin) until the pause is over.
-				l.pause = pauseGrowth(l.pause)
+				l.pause = sockerr.NextPause(l.pause)
 				l.resumeAt = l.now.Add(l.pause)
 				l.p.Modify(l.lfd, 0)
 				l.s.logger().Warn("socketserver: accept failed; retrying", "addr", e.local, "err", os.NewSyscallError("accept", err), "retry_in", l.pause)
@@ -452,30 +454,34 @@ func (l *eventLoop) expire(t *timewheel.Timer[*EventConn]) {
 	l.closeIfIdle(c)
 }
 
-// The callbacks run through these functions, which recover panics and
-// which calledFromHandler recognises.
+// The callbacks run through these functions, which recover panics.
 
-//go:noinline
+// While c's callback runs, l.cur is c: the callbacks-only methods of
+// EventConn check it, one compare, to refuse a call from elsewhere.
+
 func (l *eventLoop) callOpen(c *EventConn) (ok bool) {
 	defer l.recoverCallback(c, &ok)
+	l.cur.Store(c)
+	defer l.cur.Store(nil)
 	l.e.h.OnOpen(c)
 	return true
 }
 
-//go:noinline
 func (l *eventLoop) callData(c *EventConn, in []byte) (n int, ok bool) {
 	defer l.recoverCallback(c, &ok)
+	l.cur.Store(c)
+	defer l.cur.Store(nil)
 	return l.e.h.OnData(c, in), true
 }
 
-//go:noinline
 func (l *eventLoop) callClose(c *EventConn, err error) {
 	ok := false
 	defer l.recoverCallback(nil, &ok)
+	l.cur.Store(c)
+	defer l.cur.Store(nil)
 	l.e.h.OnClose(c, err)
 }
 
-//go:noinline
 func (l *eventLoop) callTick() (next time.Duration) {
 	ok := false
 	defer l.recoverCallback(nil, &ok)

@@ -68,27 +68,3 @@ func (l *eventLoop) servePacket(p []byte, from unix.Sockaddr, remote net.Addr) {
 	}
 	l.callData(c, p)
 }
-
-// sendPacket sends p as one datagram to c's sender, from any goroutine.
-func (c *EventConn) sendPacket(p []byte) (int, error) {
-	if _, ok := c.remote.(UnnamedAddr); ok || c.impl.peer == nil {
-		return 0, ErrUnnamedPeer
-	}
-	e := c.impl.loop.e
-	e.pmu.RLock()
-	defer e.pmu.RUnlock()
-	if e.pfd < 0 {
-		return 0, net.ErrClosed
-	}
-	for {
-		err := unix.Sendto(e.pfd, p, 0, c.impl.peer)
-		switch err {
-		case nil:
-			c.srv.stats.bytesOut.Add(int64(len(p)))
-			return len(p), nil
-		case unix.EINTR:
-			continue
-		}
-		return 0, os.NewSyscallError("sendto", err)
-	}
-}

@@ -1,6 +1,7 @@
 package socketserver
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -95,8 +96,34 @@ func (f Fork) maxRequests() int { return max(f.MaxRequestsPerChild, 1) }
 
 func (f Fork) grace() time.Duration { return graceOr(f.Grace) }
 
-func (f Fork) newExecutor(s *Server, local net.Addr) executor {
-	return newForkExecutor(s, f, local)
+func (f Fork) newEngine(s *Server, t *socket) (engine, error) {
+	if s.Handler == nil {
+		return nil, ErrNoHandler
+	}
+	if ci := childRole("fork"); ci != nil {
+		return newForkChildEngine(s, ci, t)
+	}
+	d, err := newForkDispatcher(s, f, t.addr())
+	if err != nil {
+		return nil, err
+	}
+	return newLoop(s, t, d)
+}
+
+// childSocket is Listen in a Fork child: nothing is bound, and the
+// address is the server's.
+func (Fork) childSocket(s *Server) (*socket, bool, error) {
+	ci := childRole("fork")
+	if ci == nil {
+		return nil, false, nil
+	}
+	if ci.orphan {
+		return nil, true, errOrphan
+	}
+	if ci.claim(s) {
+		return &socket{stand: ci.addr}, true, nil
+	}
+	return &socket{stand: childAddr{s.network(), s.Addr}}, true, nil
 }
 
 // Prefork serves requests in a fixed number of long-lived worker
@@ -156,10 +183,42 @@ func (p Prefork) workerMode() Mode {
 
 func (p Prefork) grace() time.Duration { return graceOr(p.Grace) }
 
-// newExecutor serves in the workers' mode: a supervisor never gets this
-// far, so only HandleRequest in a worker would.
-func (p Prefork) newExecutor(s *Server, local net.Addr) executor {
-	return p.workerMode().newExecutor(s, local)
+func (p Prefork) newEngine(s *Server, t *socket) (engine, error) {
+	if err := p.check(); err != nil {
+		return nil, err
+	}
+	if _, ev := p.workerMode().(Event); ev && s.EventHandler == nil || !ev && s.Handler == nil {
+		return nil, ErrNoHandler
+	}
+	if ci := childRole("prefork"); ci != nil {
+		return newWorkerEngine(s, ci, t, p.workerMode())
+	}
+	return newSupervisor(s, t, p)
+}
+
+// childSocket is Listen in a Prefork worker: the socket the supervisor
+// handed down.
+func (Prefork) childSocket(s *Server) (*socket, bool, error) {
+	ci := childRole("prefork")
+	if ci == nil {
+		return nil, false, nil
+	}
+	if ci.orphan {
+		return nil, true, errOrphan
+	}
+	if ci.claim(s) {
+		t, err := ci.socket()
+		return t, true, err
+	}
+	return &socket{stand: childAddr{s.network(), s.Addr}}, true, nil
+}
+
+// checkNetwork refuses what the workers' mode cannot serve.
+func (p Prefork) checkNetwork(network string) error {
+	if mc, ok := p.workerMode().(interface{ checkNetwork(string) error }); ok {
+		return mc.checkNetwork(network)
+	}
+	return nil
 }
 
 func graceOr(d time.Duration) time.Duration {
@@ -229,11 +288,43 @@ type childFailure struct {
 
 func (e *childFailure) Error() string { return e.msg }
 
+// A processMode is a mode whose requests run in processes that run main
+// again (Fork, Prefork). In such a process, Listen binds nothing and
+// Serve serves what the parent hands down.
+type processMode interface {
+	Mode
+	// childSocket returns, in a child process, the socket s serves there
+	// instead of binding one; isChild is false in any other process.
+	childSocket(s *Server) (t *socket, isChild bool, err error)
+}
+
+var (
+	_ processMode = Fork{}
+	_ processMode = Prefork{}
+)
+
+// errOrphan is what Listen and Serve return in a child process whose
+// server is gone.
+var errOrphan = errors.New("socketserver: the server that started this child process is gone")
+
 // IsChild reports whether this process was started by a Server in Fork or
 // Prefork mode, to serve requests for it. main may use it to skip work
 // that only the serving process needs, such as opening an admin listener
 // or printing a banner.
-func IsChild() bool { return currentChild() != nil }
+//
+// This is the child's contract, and nothing is done before a process asks:
+// importing the package has no effect. The first call of IsChild, or of
+// Listen, ListenAndServe, Serve or ServePacket on a Server in Fork or
+// Prefork mode, looks for the role in the environment and verifies it: a
+// token there must match the first message on the control socket the
+// server passed at descriptor 3, and the process's parent must be the
+// server. The role's variables are then removed from the environment (the
+// processes a handler starts are not children). A process that inherited
+// such variables from elsewhere is warned on stderr and goes on as an
+// ordinary program; one whose server has died has IsChild true, and its
+// Listen and Serve fail. Only in a verified child do Fork and Prefork
+// Servers end the process when their work is done.
+func IsChild() bool { return theChild() != nil }
 
 // ChildPIDs returns the process IDs of the children a Server in Fork mode
 // has alive (serving or spare) and of the workers of a Server in Prefork

@@ -8,38 +8,32 @@ import (
 )
 
 // childInfo is never set where Fork and Prefork are not supported.
-type childInfo struct{}
-
-func currentChild() *childInfo                               { return nil }
-func (s *Server) childRole() *childInfo                      { return nil }
-func (*childInfo) send([]byte) error                         { return errForkUnsupported }
-func encodeReport(error) []byte                              { return nil }
-func (s *Server) listenAsChild(*childInfo) (net.Addr, error) { return nil, errForkUnsupported }
-func (s *Server) serveAsChild(*childInfo, *trackedSocket) error {
-	return errForkUnsupported
+type childInfo struct {
+	orphan bool
+	addr   childAddr
 }
 
-func forkSupported() error { return errForkUnsupported }
+func theChild() *childInfo            { return nil }
+func childRole(string) *childInfo     { return nil }
+func (*childInfo) claim(*Server) bool { return false }
+func (*childInfo) report(error)       {}
 
-func newForkExecutor(*Server, Fork, net.Addr) executor { return unsupportedExecutor{} }
+func (*childInfo) socket() (*socket, error) { return nil, errForkUnsupported }
 
-// An unsupportedExecutor refuses every request: Fork mode cannot start
-// processes here. Serve never gets to use it, as the mode is checked first.
-type unsupportedExecutor struct{}
-
-func (unsupportedExecutor) run(r *Request) { r.srv.endRequest(r) }
-func (unsupportedExecutor) wait()          {}
-func (unsupportedExecutor) daemon() bool   { return false }
-
-// A supervisor cannot be made on this platform.
-type supervisor struct{}
-
-func (s *Server) newSupervisor(*trackedSocket, Prefork) (*supervisor, error) {
+func newForkChildEngine(*Server, *childInfo, *socket) (engine, error) {
 	return nil, errForkUnsupported
 }
 
-func (*supervisor) serve() error { return errForkUnsupported }
-func (*supervisor) shutdown()    {}
-func (*supervisor) close()       {}
+func newWorkerEngine(*Server, *childInfo, *socket, Mode) (engine, error) {
+	return nil, errForkUnsupported
+}
+
+func newForkDispatcher(*Server, Fork, net.Addr) (dispatcher, error) {
+	return nil, errForkUnsupported
+}
+
+func newSupervisor(*Server, *socket, Prefork) (engine, error) {
+	return nil, errForkUnsupported
+}
 
 var errForkUnsupported = fmt.Errorf("%w: Fork and Prefork modes are implemented on Linux only", ErrUnsupported)

@@ -4,18 +4,21 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/socketserver-go/socketserver/internal/forkwire"
+	"github.com/socketserver-go/socketserver/internal/procs"
+	"github.com/socketserver-go/socketserver/internal/sockerr"
 )
 
-// A forkExecutor serves each request in a child process (Fork mode).
-type forkExecutor struct {
+// A forkDispatcher serves each request in a child process (Fork mode).
+type forkDispatcher struct {
 	s     *Server
 	f     Fork
 	local net.Addr
-	spawn *spawner
+	spawn *procs.Spawner
 	slots chan struct{} // one token per live child: at most MaxChildren
 
 	mu       sync.Mutex
@@ -32,27 +35,12 @@ type forkExecutor struct {
 	held      bool          // Shutdown and Close wait for the children
 }
 
-// A child is one child process of a forkExecutor.
-type child struct {
-	e    *forkExecutor
-	pid  int
-	proc *os.Process
-	ctl  *net.UnixConn
-
-	// Guarded by e.mu.
-	cur   *Request // the request it serves
-	spare bool     // started as a spare, not yet given a job
-	dead  bool
-}
-
-func forkSupported() error { return nil }
-
-func newForkExecutor(s *Server, f Fork, local net.Addr) executor {
-	e := &forkExecutor{
+func newForkDispatcher(s *Server, f Fork, local net.Addr) (dispatcher, error) {
+	e := &forkDispatcher{
 		s:         s,
 		f:         f,
 		local:     local,
-		spawn:     newSpawner(),
+		spawn:     procs.NewSpawner(),
 		slots:     make(chan struct{}, f.maxChildren()),
 		live:      make(map[*child]struct{}),
 		idleReady: make(chan struct{}, 1),
@@ -65,15 +53,15 @@ func newForkExecutor(s *Server, f Fork, local net.Addr) executor {
 	go e.keepSpares()
 	go e.killOnForce()
 	e.kickKeeper()
-	return e
+	return e, nil
 }
 
-func (e *forkExecutor) daemon() bool { return e.f.Daemon }
+func (e *forkDispatcher) daemon() bool { return e.f.Daemon }
 
 // run verifies r in the server and hands it to a child: an idle spare, or
 // one started for it. While MaxChildren children are alive, it waits for
 // one to exit (or to become idle), holding up the serving loop.
-func (e *forkExecutor) run(r *Request) {
+func (e *forkDispatcher) run(r *Request) {
 	s := e.s
 	// With WrapConn (TLS, PROXY) the client is known only after the
 	// handshake or the header, which the child reads: it verifies then.
@@ -110,12 +98,12 @@ func (e *forkExecutor) run(r *Request) {
 // assign gives r to a child. It returns the child and a nil error on
 // success; the child and an error if handing over to a spare failed; nil
 // and an error if no child could be had.
-func (e *forkExecutor) assign(r *Request) (*child, error) {
+func (e *forkDispatcher) assign(r *Request) (*child, error) {
 	j, src := jobOf(r)
 	for {
 		if c := e.takeIdle(r); c != nil {
 			e.kickKeeper()
-			if err := sendFD(c.ctl, j.encode(false), src); err != nil {
+			if err := forkwire.SendFD(c.ctl, j.Encode(false), src); err != nil {
 				e.mu.Lock()
 				mine := c.cur == r // else the child exited and ended r
 				if mine {
@@ -148,28 +136,28 @@ func (e *forkExecutor) assign(r *Request) (*child, error) {
 
 // released closes the server's copy of r's connection, now that a child
 // has its own.
-func (e *forkExecutor) released(r *Request) {
+func (e *forkDispatcher) released(r *Request) {
 	if r.Conn != nil {
 		r.Conn.Close()
 	}
 }
 
 // jobOf describes r as a job, with the connection or socket to pass.
-func jobOf(r *Request) (*job, syscall.Conn) {
+func jobOf(r *Request) (*forkwire.Job, syscall.Conn) {
 	if r.Conn != nil {
 		src, _ := r.Conn.(syscall.Conn)
-		return &job{kind: jobStream}, src
+		return &forkwire.Job{Kind: forkwire.JobStream}, src
 	}
-	j := &job{kind: jobPacket, packet: r.Packet}
+	j := &forkwire.Job{Kind: forkwire.JobPacket, Packet: r.Packet}
 	if _, unnamed := r.RemoteAddr.(UnnamedAddr); !unnamed {
-		j.remote = r.RemoteAddr.String()
+		j.Remote = r.RemoteAddr.String()
 	}
 	src, _ := r.PacketConn.(syscall.Conn)
 	return j, src
 }
 
 // takeIdle returns an idle spare, marked as serving r, or nil.
-func (e *forkExecutor) takeIdle(r *Request) *child {
+func (e *forkDispatcher) takeIdle(r *Request) *child {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for len(e.idle) > 0 {
@@ -190,26 +178,16 @@ func (e *forkExecutor) takeIdle(r *Request) *child {
 
 // start starts a child, with a slot already taken: a spare if r is nil,
 // otherwise one that serves r first, inheriting its descriptor.
-func (e *forkExecutor) start(r *Request, j *job, src syscall.Conn) (*child, error) {
-	ctl, childEnd, err := socketPair()
-	if err != nil {
-		return nil, err
-	}
-	defer syscall.Close(childEnd)
+func (e *forkDispatcher) start(r *Request, j *forkwire.Job, src syscall.Conn) (*child, error) {
+	var first []byte
 	if r != nil {
 		if src == nil {
-			ctl.Close()
 			return nil, fmt.Errorf("%w: cannot pass a %T to a child process", ErrUnsupported, r.Conn)
 		}
-		// The job waits in the socket until the child reads it.
-		if _, err := ctl.Write(j.encode(true)); err != nil {
-			ctl.Close()
-			return nil, err
-		}
+		first = j.Encode(true) // waits in the socket until the child reads it
 	}
-	proc, err := e.s.startChild(e.spawn, "fork", e.local, childEnd, src, syscall.SIGKILL)
+	proc, ctl, err := e.s.startChild(e.spawn, "fork", e.local, first, src, syscall.SIGKILL)
 	if err != nil {
-		ctl.Close()
 		return nil, err
 	}
 	c := &child{e: e, pid: proc.Pid, proc: proc, ctl: ctl, cur: r, spare: r == nil}
@@ -225,97 +203,8 @@ func (e *forkExecutor) start(r *Request, j *job, src syscall.Conn) (*child, erro
 	return c, nil
 }
 
-// watch follows a child's messages until its control socket closes, then
-// reaps it (that process only) and settles what it was doing.
-func (c *child) watch() {
-	defer c.e.children.Done()
-	buf := make([]byte, 2*maxReportLen+64)
-	for {
-		n, err := c.ctl.Read(buf)
-		if err != nil || n == 0 {
-			break
-		}
-		c.handle(buf[:n])
-	}
-	c.ctl.Close()
-	st, _ := c.proc.Wait()
-	c.exited(st)
-}
-
-// handle acts on one message from the child.
-func (c *child) handle(msg []byte) {
-	e, s := c.e, c.e.s
-	switch msg[0] {
-	case msgReady:
-		e.mu.Lock()
-		if c.cur != nil { // a child started for a job is ready for it
-			e.mu.Unlock()
-			return
-		}
-		if e.stopping {
-			e.mu.Unlock()
-			c.retire()
-			return
-		}
-		e.idle = append(e.idle, c)
-		e.mu.Unlock()
-		select {
-		case e.idleReady <- struct{}{}:
-		default:
-		}
-	case msgDone:
-		e.mu.Lock()
-		r := c.cur
-		c.cur = nil
-		e.mu.Unlock()
-		if r != nil {
-			s.endRequest(r)
-		}
-	case msgError, msgPanic:
-		e.mu.Lock()
-		r := c.cur
-		e.mu.Unlock()
-		var remote net.Addr
-		if r != nil {
-			remote = r.RemoteAddr
-		}
-		s.report(remote, &ChildError{PID: c.pid, Err: decodeReport(msg)})
-	}
-}
-
-// retire closes the child's control socket: an idle child exits.
-func (c *child) retire() { c.ctl.Close() }
-
-// exited settles a child that was reaped: it frees its slot, reports a
-// failure, and ends the request it was serving.
-func (c *child) exited(st *os.ProcessState) {
-	e, s := c.e, c.e.s
-	e.mu.Lock()
-	delete(e.live, c)
-	c.dead = true
-	if c.spare {
-		e.spares--
-	}
-	r := c.cur
-	c.cur = nil
-	e.mu.Unlock()
-	s.trackPID(c.pid, false)
-	<-e.slots
-	if st != nil && !st.Success() {
-		var remote net.Addr
-		if r != nil {
-			remote = r.RemoteAddr
-		}
-		s.report(remote, &ChildError{PID: c.pid, State: st})
-	}
-	if r != nil {
-		s.endRequest(r)
-	}
-	e.kickKeeper()
-}
-
 // kickKeeper asks the spare keeper to top the spares up.
-func (e *forkExecutor) kickKeeper() {
+func (e *forkDispatcher) kickKeeper() {
 	select {
 	case e.wantSpare <- struct{}{}:
 	default:
@@ -324,7 +213,7 @@ func (e *forkExecutor) kickKeeper() {
 
 // keepSpares starts spares while fewer than Spares are idle or starting
 // and slots are free.
-func (e *forkExecutor) keepSpares() {
+func (e *forkDispatcher) keepSpares() {
 	defer e.children.Done()
 	var pause time.Duration
 	for {
@@ -341,7 +230,7 @@ func (e *forkExecutor) keepSpares() {
 			}
 			if _, err := e.start(nil, nil, nil); err != nil {
 				<-e.slots
-				pause = pauseGrowth(pause)
+				pause = sockerr.NextPause(pause)
 				e.s.logger().Error("socketserver: starting a spare child failed; retrying", "err", err, "retry_in", pause)
 				if !e.s.sleep(pause) {
 					return
@@ -353,7 +242,7 @@ func (e *forkExecutor) keepSpares() {
 	}
 }
 
-func (e *forkExecutor) spareWanted() bool {
+func (e *forkDispatcher) spareWanted() bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return !e.stopping && e.spares < e.f.Spares
@@ -361,7 +250,7 @@ func (e *forkExecutor) spareWanted() bool {
 
 // killOnForce sends the children SIGTERM when the server is closed (or a
 // Shutdown passes its deadline), and SIGKILL to those alive after Grace.
-func (e *forkExecutor) killOnForce() {
+func (e *forkDispatcher) killOnForce() {
 	select {
 	case <-e.s.forced:
 	case <-e.done:
@@ -377,7 +266,7 @@ func (e *forkExecutor) killOnForce() {
 	}
 }
 
-func (e *forkExecutor) signalAll(sig syscall.Signal) {
+func (e *forkDispatcher) signalAll(sig syscall.Signal) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for c := range e.live {
@@ -387,7 +276,7 @@ func (e *forkExecutor) signalAll(sig syscall.Signal) {
 
 // wait retires the spares and, unless the mode is a daemon one, waits
 // until every child has exited and been reaped.
-func (e *forkExecutor) wait() {
+func (e *forkDispatcher) wait() {
 	e.mu.Lock()
 	e.stopping = true
 	idle := e.idle
@@ -399,7 +288,7 @@ func (e *forkExecutor) wait() {
 	}
 	finish := func() {
 		e.children.Wait()
-		e.spawn.stop()
+		e.spawn.Stop()
 		close(e.done)
 		if e.held {
 			e.s.unhold()

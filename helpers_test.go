@@ -1,6 +1,7 @@
 package socketserver_test
 
 import (
+	"bytes"
 	"io"
 	"os"
 	"testing"
@@ -59,3 +60,43 @@ var echo = socketserver.HandlerFunc(func(r *socketserver.Request) error {
 	_, err := io.Copy(r.Writer, r.Reader)
 	return err
 })
+
+// eventFuncs is an EventHandler made of optional functions.
+type eventFuncs struct {
+	open  func(c *socketserver.EventConn)
+	data  func(c *socketserver.EventConn, in []byte) int
+	close func(c *socketserver.EventConn, err error)
+}
+
+func (h *eventFuncs) OnOpen(c *socketserver.EventConn) {
+	if h.open != nil {
+		h.open(c)
+	}
+}
+
+func (h *eventFuncs) OnData(c *socketserver.EventConn, in []byte) int {
+	if h.data != nil {
+		return h.data(c, in)
+	}
+	return len(in)
+}
+
+func (h *eventFuncs) OnClose(c *socketserver.EventConn, err error) {
+	if h.close != nil {
+		h.close(c, err)
+	}
+}
+
+// upperLines replies to each whole line with the line upper-cased, and
+// keeps a partial line for later.
+func upperLines(c *socketserver.EventConn, in []byte) int {
+	consumed := 0
+	for {
+		i := bytes.IndexByte(in[consumed:], '\n')
+		if i < 0 {
+			return consumed
+		}
+		c.Write(bytes.ToUpper(in[consumed : consumed+i+1]))
+		consumed += i + 1
+	}
+}

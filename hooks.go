@@ -6,8 +6,6 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
-	"reflect"
-	"runtime"
 )
 
 // A ConnState is a state of a request, reported to Server.ConnState.
@@ -100,9 +98,4 @@ func addrIP(a net.Addr) (netip.Addr, bool) {
 		return netip.Addr{}, false
 	}
 	return ip.Unmap(), ip.IsValid()
-}
-
-// funcName returns the symbol name of a function value.
-func funcName(f any) string {
-	return runtime.FuncForPC(reflect.ValueOf(f).Pointer()).Name()
 }

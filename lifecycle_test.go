@@ -210,12 +210,25 @@ func TestShutdownForcesAtDeadline(t *testing.T) {
 	}
 }
 
-// Shutdown and Close called from inside a handler return, the handler's
-// reply still reaches its client, and Serve returns.
+// Shutdown and Close called from inside a handler, or from a goroutine
+// the handler waits for, return; the handler's reply still reaches its
+// client, and Serve returns. Shutdown is given the request's context: that
+// is how it knows not to wait for the handler calling it.
 func TestLifecycleFromHandler(t *testing.T) {
-	stops := map[string]func(*socketserver.Server) error{
-		"Shutdown": func(s *socketserver.Server) error { return s.Shutdown(context.Background()) },
-		"Close":    (*socketserver.Server).Close,
+	elsewhere := func(f func(*socketserver.Request) error) func(*socketserver.Request) error {
+		return func(r *socketserver.Request) error {
+			done := make(chan error)
+			go func() { done <- f(r) }()
+			return <-done
+		}
+	}
+	shutdown := func(r *socketserver.Request) error { return r.Server().Shutdown(r.Context()) }
+	closeIt := func(r *socketserver.Request) error { return r.Server().Close() }
+	stops := map[string]func(*socketserver.Request) error{
+		"Shutdown":           shutdown,
+		"Close":              closeIt,
+		"Shutdown-goroutine": elsewhere(shutdown),
+		"Close-goroutine":    elsewhere(closeIt),
 	}
 	for name, stop := range stops {
 		for _, tr := range []transport{{network: "tcp", stream: true}, {network: "udp"}} {
@@ -223,7 +236,7 @@ func TestLifecycleFromHandler(t *testing.T) {
 				t.Run(name+"/"+tr.network+"/"+mode.String(), func(t *testing.T) {
 					srv := &socketserver.Server{Network: tr.network, Addr: servetest.LocalAddr(t, tr.network), Mode: mode, Logger: servetest.Logger(t),
 						Handler: socketserver.HandlerFunc(func(r *socketserver.Request) error {
-							if err := stop(r.Server()); err != nil {
+							if err := stop(r); err != nil {
 								return err
 							}
 							_, err := io.WriteString(r.Writer, "bye")
@@ -242,7 +255,7 @@ func TestLifecycleFromHandler(t *testing.T) {
 					// reply through, unless it need not wait for the
 					// handler (daemon) and closes the datagram socket.
 					daemon := mode == socketserver.Goroutine{Daemon: true}
-					if name == "Shutdown" && (tr.stream || !daemon) {
+					if strings.HasPrefix(name, "Shutdown") && (tr.stream || !daemon) {
 						buf := make([]byte, 3)
 						if n, err := io.ReadFull(c, buf); err != nil || string(buf[:n]) != "bye" {
 							t.Errorf("reply = %q, %v; want \"bye\"", buf[:n], err)
@@ -257,9 +270,9 @@ func TestLifecycleFromHandler(t *testing.T) {
 	}
 }
 
-// Close waits for running handlers (block_on_close), and does not in
-// daemon mode.
-func TestCloseBlocksOnHandlers(t *testing.T) {
+// Close returns at once; Serve returns once the handlers it started have
+// (block_on_close), and, in daemon mode, does not wait for them.
+func TestServeBlocksOnHandlersAfterClose(t *testing.T) {
 	for _, daemon := range []bool{false, true} {
 		started := make(chan struct{})
 		release := make(chan struct{})
@@ -271,23 +284,29 @@ func TestCloseBlocksOnHandlers(t *testing.T) {
 				finished.Store(true)
 				return nil
 			})}
-		addr := servetest.Serve(t, srv)
+		addr, served := servetest.Background(t, srv)
 		servetest.Dial(t, addr)
 		<-started
-		closed := make(chan struct{})
-		go func() { srv.Close(); close(closed) }()
+		if err := srv.Close(); err != nil { // returns, though the handler does not
+			t.Fatal(err)
+		}
 		if daemon {
-			<-closed
+			<-served
 			if finished.Load() {
 				t.Fatal("daemon handler finished before it was released")
 			}
 			close(release)
 			continue
 		}
+		select {
+		case err := <-served:
+			t.Fatalf("Serve returned %v before its handler did", err)
+		default:
+		}
 		close(release)
-		<-closed
+		<-served
 		if !finished.Load() {
-			t.Fatal("Close returned before the handler did")
+			t.Fatal("Serve returned before the handler did")
 		}
 	}
 }

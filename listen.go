@@ -2,25 +2,26 @@ package socketserver
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
-	"sync"
-	"time"
+
+	"github.com/socketserver-go/socketserver/internal/sockopt"
 )
 
 // Listen opens the server's socket on Network and Addr, with its socket
 // options, and returns the address it is bound to (with the port the
 // kernel chose for port 0), without serving yet: Python's TCPServer binds
-// in its constructor, and sets server_address the same way.
+// in its constructor, and sets server_address the same way. It refuses,
+// before binding, a Mode that cannot serve Network (Event mode and
+// "unixpacket").
 //
 // ListenAndServe and HandleRequest serve the socket Listen opened. Calling
 // Listen again returns the same address. Close closes the socket whether
 // or not it was served.
+//
+// In a child process of Fork or Prefork mode, Listen binds nothing: see
+// Fork.
 func (s *Server) Listen() (net.Addr, error) {
-	if ci := s.childRole(); ci != nil {
-		return s.listenAsChild(ci)
-	}
 	s.mu.Lock()
 	s.initLocked()
 	if s.shuttingDown() {
@@ -34,7 +35,7 @@ func (s *Server) Listen() (net.Addr, error) {
 	}
 	s.mu.Unlock()
 
-	t, err := s.listen()
+	t, err := s.open()
 	if err != nil {
 		return nil, err
 	}
@@ -52,18 +53,30 @@ func (s *Server) Listen() (net.Addr, error) {
 	return t.addr(), nil
 }
 
+// open opens the server's socket: by binding, or, in a child process of
+// a process mode, by taking what its server handed over.
+func (s *Server) open() (*socket, error) {
+	if pm, ok := s.mode().(processMode); ok {
+		if t, isChild, err := pm.childSocket(s); isChild {
+			return t, err
+		}
+	}
+	t, err := s.listen()
+	if err == nil && s.socketBuffers() != (sockopt.Buffers{}) {
+		var sock any = t.pc
+		if t.ln != nil {
+			sock = t.ln
+		}
+		s.reportBuffers(sock, s.socketBuffers())
+	}
+	return t, err
+}
+
 // ListenAndServe serves the socket opened by Listen, opening it first if
 // Listen was not called, with Serve or ServePacket as Network requires.
 // It always returns a non-nil error: ErrServerClosed after Shutdown or
 // Close.
 func (s *Server) ListenAndServe() error {
-	if ci := s.childRole(); ci != nil {
-		s.mu.Lock()
-		t := s.listened
-		s.listened = nil
-		s.mu.Unlock()
-		return s.serveAsChild(ci, t)
-	}
 	if _, err := s.Listen(); err != nil {
 		return err
 	}
@@ -77,114 +90,17 @@ func (s *Server) ListenAndServe() error {
 	return s.serve(t)
 }
 
-// HandleRequest waits for one request on the socket opened by Listen
-// (opening it first if need be) and serves it on the calling goroutine,
-// whatever the Mode, as Python's handle_request. If no request comes
-// within Timeout, it calls HandleTimeout and returns nil. It returns
-// ctx.Err() if ctx is done first, and ErrServerClosed once the server is
-// shut down.
-func (s *Server) HandleRequest(ctx context.Context) error {
-	if s.Handler == nil {
-		return ErrNoHandler
-	}
-	if _, err := s.Listen(); err != nil {
-		return err
-	}
-	s.mu.Lock()
-	t := s.listened
-	s.mu.Unlock()
-	if t == nil {
-		return ErrServerClosed // ListenAndServe took it, or it was closed
-	}
-
-	var deadline time.Time
-	if s.Timeout > 0 {
-		deadline = time.Now().Add(s.Timeout)
-	}
-	if err := t.setDeadline(deadline); err != nil {
-		return err
-	}
-	var mu sync.Mutex
-	waiting := true
-	stop := context.AfterFunc(ctx, func() {
-		mu.Lock()
-		defer mu.Unlock()
-		if waiting {
-			t.setDeadline(aLongTimeAgo)
-		}
-	})
-	r, err := s.receive(t)
-	mu.Lock()
-	waiting = false
-	mu.Unlock()
-	stop()
-	t.setDeadline(time.Time{})
-
-	switch {
-	case err == nil:
-	case ctx.Err() != nil:
-		return ctx.Err()
-	case s.shuttingDown():
-		return ErrServerClosed
-	case isTimeout(err):
-		if s.HandleTimeout != nil {
-			s.HandleTimeout()
-		}
-		return nil
-	default:
-		return err
-	}
-	if r == nil {
-		return nil // a datagram dropped and reported
-	}
-	if !s.admit(r) {
-		if r.Conn != nil {
-			r.Conn.Close()
-		}
-		s.pools.putPacket(r.pbuf)
-		return ErrServerClosed
-	}
-	r.setState(StateNew)
-	s.serveRequest(r)
-	return nil
-}
-
-// receive takes one request from t.
-func (s *Server) receive(t *trackedSocket) (*Request, error) {
-	if t.pc != nil {
-		return s.readRequest(t.pc, t.pc.LocalAddr(), false)
-	}
-	c, err := t.ln.Accept()
-	if err != nil {
-		return nil, err
-	}
-	return s.newStreamRequest(c, false), nil
-}
-
-func isTimeout(err error) bool {
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
-}
-
-type deadliner interface{ SetDeadline(time.Time) error }
-
-func (t *trackedSocket) setDeadline(d time.Time) error {
-	if t.pc != nil {
-		return t.pc.SetReadDeadline(d)
-	}
-	if dl, ok := t.ln.(deadliner); ok {
-		return dl.SetDeadline(d)
-	}
-	return fmt.Errorf("%w: listener %T has no deadline", ErrUnsupported, t.ln)
-}
-
 // listen opens a socket on the server's Network and Addr.
-func (s *Server) listen() (*trackedSocket, error) {
+func (s *Server) listen() (*socket, error) {
 	network := s.network()
 	if err := s.checkOptions(network); err != nil {
 		return nil, err
 	}
-	lc := net.ListenConfig{KeepAlive: s.KeepAlive, Control: s.control(network)}
+	// Keep-alive is set on each accepted connection (see keepAlive), so
+	// that it is the same whatever the listener's origin.
+	lc := net.ListenConfig{KeepAlive: -1, Control: sockopt.Control(network, sockopt.Options{
+		ReusePort: s.ReusePort, NoReuseAddr: s.NoReuseAddr, Mode: s.SocketMode, Buffers: s.socketBuffers(),
+	})}
 	ctx := context.Background()
 	switch network {
 	case "tcp", "tcp4", "tcp6":
@@ -196,7 +112,7 @@ func (s *Server) listen() (*trackedSocket, error) {
 			ln.Close()
 			return nil, err
 		}
-		return &trackedSocket{ln: ln, owned: true}, nil
+		return &socket{ln: ln, owned: true}, nil
 	case "unix", "unixpacket":
 		return s.listenUnix(ctx, lc, network)
 	case "udp", "udp4", "udp6":
@@ -204,15 +120,21 @@ func (s *Server) listen() (*trackedSocket, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &trackedSocket{pc: pc, owned: true}, nil
+		return &socket{pc: pc, owned: true}, nil
 	case "unixgram":
 		return s.listenUnixgram(ctx, lc)
 	}
 	return nil, fmt.Errorf("socketserver: unknown network %q", network)
 }
 
-// checkOptions rejects options that do not apply to network.
+// checkOptions rejects options that do not apply to network, and a Mode
+// that cannot serve it.
 func (s *Server) checkOptions(network string) error {
+	if mc, ok := s.mode().(interface{ checkNetwork(string) error }); ok {
+		if err := mc.checkNetwork(network); err != nil {
+			return err
+		}
+	}
 	if s.ReusePort && isUnixNetwork(network) {
 		return fmt.Errorf("%w: ReusePort on %s sockets (IP networks only)", ErrUnsupported, network)
 	}
@@ -226,7 +148,7 @@ func (s *Server) setBacklog(ln net.Listener) error {
 	if s.Backlog == 0 {
 		return nil
 	}
-	return relisten(ln, s.Backlog)
+	return sockopt.Relisten(ln, s.Backlog)
 }
 
 func isUnixNetwork(network string) bool {

@@ -2,23 +2,41 @@ package socketserver
 
 import (
 	"fmt"
-	"net"
 	"runtime"
 	"sync"
+
+	"github.com/socketserver-go/socketserver/internal/workpool"
 )
 
 // A Mode is how a Server runs its requests concurrently: Sync, Goroutine,
-// Pool, Event, Fork or Prefork. Each call of Serve or ServePacket runs its requests in a mode
-// of its own (a Pool's workers, for instance, belong to one socket).
+// Pool, Event, Fork or Prefork. Each call of Serve or ServePacket runs its
+// requests in a mode of its own (a Pool's workers, for instance, belong to
+// one socket).
 //
 // The set of modes is closed: the interface has unexported methods.
 type Mode interface {
 	fmt.Stringer
-	newExecutor(s *Server, local net.Addr) executor
+	// newEngine prepares what serves t for s, without starting it; it
+	// refuses a configuration the mode cannot serve.
+	newEngine(s *Server, t *socket) (engine, error)
 }
 
-// An executor runs the requests of one serving loop.
-type executor interface {
+// An engine serves one socket in its mode: every mode has one. The
+// request-per-goroutine modes share the serving loop (loop.go) and differ
+// in their dispatcher; Event mode runs event loops; Fork hands requests
+// to processes; Prefork supervises worker processes.
+type engine interface {
+	// serve serves until the engine is stopped, and returns a non-nil
+	// error: ErrServerClosed after shutdown or close.
+	serve() error
+	// shutdown stops taking requests, and finishes those taken.
+	shutdown()
+	// close stops at once.
+	close()
+}
+
+// A dispatcher runs the requests of one serving loop.
+type dispatcher interface {
 	// run serves r or hands it on. It may block the loop while the mode
 	// is at capacity.
 	run(r *Request)
@@ -37,21 +55,23 @@ type Sync struct{}
 // String returns "sync".
 func (Sync) String() string { return "sync" }
 
-func (Sync) newExecutor(s *Server, _ net.Addr) executor { return syncExecutor{s} }
+func (Sync) newEngine(s *Server, t *socket) (engine, error) {
+	return newLoop(s, t, syncDispatcher{s})
+}
 
-type syncExecutor struct{ s *Server }
+type syncDispatcher struct{ s *Server }
 
-func (e syncExecutor) run(r *Request) { e.s.serveRequest(r) }
-func (syncExecutor) wait()            {}
-func (syncExecutor) daemon() bool     { return false }
+func (d syncDispatcher) run(r *Request) { d.s.serveRequest(r) }
+func (syncDispatcher) wait()            {}
+func (syncDispatcher) daemon() bool     { return false }
 
 // Goroutine serves each request on a goroutine of its own, as Python's
 // ThreadingMixIn does with threads. Only running requests are tracked, so
 // memory does not grow with the number served.
 type Goroutine struct {
-	// Daemon, if true, means Serve, Shutdown and Close do not wait for
-	// running handlers (Python's daemon_threads; the default, false, is
-	// Python's block_on_close).
+	// Daemon, if true, means Serve and Shutdown do not wait for running
+	// handlers (Python's daemon_threads; the default, false, is Python's
+	// block_on_close).
 	Daemon bool
 }
 
@@ -63,32 +83,26 @@ func (g Goroutine) String() string {
 	return "goroutine"
 }
 
-func (g Goroutine) newExecutor(s *Server, _ net.Addr) executor {
-	return &goroutineExecutor{s: s, isDaemon: g.Daemon}
+func (g Goroutine) newEngine(s *Server, t *socket) (engine, error) {
+	return newLoop(s, t, &goroutineDispatcher{s: s, isDaemon: g.Daemon})
 }
 
-type goroutineExecutor struct {
+type goroutineDispatcher struct {
 	s        *Server
 	isDaemon bool
 	wg       sync.WaitGroup
 }
 
-func (e *goroutineExecutor) run(r *Request) {
-	if e.isDaemon {
-		go e.s.serveRequest(r)
+func (d *goroutineDispatcher) run(r *Request) {
+	if d.isDaemon {
+		go d.s.serveRequest(r)
 		return
 	}
-	e.wg.Add(1)
-	go e.serve(r)
+	d.wg.Go(func() { d.s.serveRequest(r) })
 }
 
-func (e *goroutineExecutor) serve(r *Request) {
-	defer e.wg.Done()
-	e.s.serveRequest(r)
-}
-
-func (e *goroutineExecutor) wait()        { e.wg.Wait() }
-func (e *goroutineExecutor) daemon() bool { return e.isDaemon }
+func (d *goroutineDispatcher) wait()        { d.wg.Wait() }
+func (d *goroutineDispatcher) daemon() bool { return d.isDaemon }
 
 // Pool serves requests on a fixed number of worker goroutines fed by a
 // bounded queue. When every worker is busy and the queue is full, the
@@ -124,29 +138,14 @@ func (p Pool) queue() int {
 	return p.Queue
 }
 
-func (p Pool) newExecutor(s *Server, _ net.Addr) executor {
-	e := &poolExecutor{queue: make(chan *Request, p.queue())}
-	for range p.workers() {
-		e.wg.Go(func() {
-			for r := range e.queue {
-				s.serveRequest(r)
-			}
-		})
-	}
-	return e
+func (p Pool) newEngine(s *Server, t *socket) (engine, error) {
+	return newLoop(s, t, poolDispatcher{workpool.New(p.workers(), p.queue(), s.serveRequest, true)})
 }
 
-type poolExecutor struct {
-	queue chan *Request
-	wg    sync.WaitGroup
-}
+type poolDispatcher struct{ pool *workpool.Pool[*Request] }
 
-func (e *poolExecutor) run(r *Request) { e.queue <- r }
+func (d poolDispatcher) run(r *Request) { d.pool.Submit(r) }
 
 // wait lets the workers drain the queue, then waits for them to exit.
-func (e *poolExecutor) wait() {
-	close(e.queue)
-	e.wg.Wait()
-}
-
-func (*poolExecutor) daemon() bool { return false }
+func (d poolDispatcher) wait()      { d.pool.Stop() }
+func (poolDispatcher) daemon() bool { return false }

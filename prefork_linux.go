@@ -8,15 +8,18 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/socketserver-go/socketserver/internal/forkwire"
+	"github.com/socketserver-go/socketserver/internal/procs"
 )
 
 // A supervisor runs the worker processes of Prefork mode on one socket.
 type supervisor struct {
 	s     *Server
 	pf    Prefork
-	t     *trackedSocket
+	t     *socket
 	src   syscall.Conn // the socket, to pass on
-	spawn *spawner
+	spawn *procs.Spawner
 
 	quit     chan struct{} // closed by shutdown
 	kill     chan struct{} // closed by close
@@ -47,10 +50,7 @@ const (
 	maxRestartPause = 10 * time.Second
 )
 
-func (s *Server) newSupervisor(t *trackedSocket, pf Prefork) (*supervisor, error) {
-	if err := pf.check(); err != nil {
-		return nil, err
-	}
+func newSupervisor(s *Server, t *socket, pf Prefork) (engine, error) {
 	var sock any = t.pc
 	if t.ln != nil {
 		sock = t.ln
@@ -64,7 +64,7 @@ func (s *Server) newSupervisor(t *trackedSocket, pf Prefork) (*supervisor, error
 		pf:      pf,
 		t:       t,
 		src:     src,
-		spawn:   newSpawner(),
+		spawn:   procs.NewSpawner(),
 		quit:    make(chan struct{}),
 		kill:    make(chan struct{}),
 		exits:   make(chan *worker),
@@ -85,7 +85,7 @@ func (sv *supervisor) close() {
 // waits for them to exit.
 func (sv *supervisor) serve() error {
 	s := sv.s
-	defer sv.spawn.stop()
+	defer sv.spawn.Stop()
 	if !s.hold() {
 		return ErrServerClosed
 	}
@@ -177,14 +177,8 @@ func (sv *supervisor) signal(live map[*worker]struct{}, sig syscall.Signal) {
 
 // start starts a worker in slot.
 func (sv *supervisor) start(slot int) (*worker, error) {
-	ctl, childEnd, err := socketPair()
+	proc, ctl, err := sv.s.startChild(sv.spawn, "prefork", sv.t.addr(), nil, sv.src, syscall.SIGTERM)
 	if err != nil {
-		return nil, err
-	}
-	defer syscall.Close(childEnd)
-	proc, err := sv.s.startChild(sv.spawn, "prefork", sv.t.addr(), childEnd, sv.src, syscall.SIGTERM)
-	if err != nil {
-		ctl.Close()
 		return nil, err
 	}
 	w := &worker{slot: slot, proc: proc, ctl: ctl, started: time.Now()}
@@ -204,7 +198,7 @@ func (sv *supervisor) watch(w *worker) {
 		if err != nil {
 			break
 		}
-		if n > 0 && buf[0] == msgReady {
+		if n > 0 && buf[0] == forkwire.MsgReady {
 			w.ready.Store(true)
 		}
 	}

@@ -8,9 +8,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
-	"runtime"
 	"runtime/debug"
-	"slices"
 	"sync"
 	"sync/atomic"
 )
@@ -80,6 +78,7 @@ type Request struct {
 // Context returns the request's context. It is cancelled when the request
 // ends (the handler returned, or the server forced its connection closed)
 // and when the server is closed. A graceful Shutdown does not cancel it.
+// A handler that calls Shutdown passes it (see Shutdown).
 func (r *Request) Context() context.Context {
 	r.ctxMu.Lock()
 	defer r.ctxMu.Unlock()
@@ -149,10 +148,6 @@ func (r *Request) setState(st ConnState) {
 
 // serveRequest runs one request through verification, the handler and its
 // setup and finish steps, reports what failed, and releases the request.
-// calledFromHandler looks for this function on the stack: keep it out of
-// line.
-//
-//go:noinline
 func (s *Server) serveRequest(r *Request) {
 	defer s.endRequest(r) // even if the handler calls runtime.Goexit
 	if s.state.Load() == serverClosed {
@@ -253,7 +248,7 @@ func panicError(v any) *PanicError {
 // reportRequest reports an error of request r: to HandleError, or logged
 // with the request's ID, to tell its records apart from other requests'.
 func (s *Server) reportRequest(r *Request, err error) {
-	if s.HandleError != nil || s.reportTo != nil {
+	if s.HandleError != nil || s.child != nil {
 		s.report(r.RemoteAddr, err)
 		return
 	}
@@ -264,8 +259,8 @@ func (s *Server) reportRequest(r *Request, err error) {
 // report passes err to HandleError, or logs it.
 func (s *Server) report(remote net.Addr, err error) {
 	s.stats.errors.Add(1)
-	if s.reportTo != nil {
-		s.reportTo.send(encodeReport(err))
+	if s.child != nil {
+		s.child.report(err) // a Fork child: the server reports it
 		return
 	}
 	if h := s.HandleError; h != nil {
@@ -274,29 +269,3 @@ func (s *Server) report(remote net.Addr, err error) {
 	}
 	s.LogError(remote, err)
 }
-
-// calledFromHandler reports whether the calling goroutine is serving a
-// request, for which Close and Shutdown must not wait.
-func calledFromHandler() bool {
-	pcs := make([]uintptr, 64)
-	for {
-		n := runtime.Callers(2, pcs)
-		if n < len(pcs) {
-			pcs = pcs[:n]
-			break
-		}
-		pcs = make([]uintptr, 2*len(pcs))
-	}
-	frames := runtime.CallersFrames(pcs)
-	for {
-		f, more := frames.Next()
-		if f.Function == serveRequestName || slices.Contains(eventCallbackNames, f.Function) {
-			return true
-		}
-		if !more {
-			return false
-		}
-	}
-}
-
-var serveRequestName = funcName((*Server).serveRequest)

@@ -158,43 +158,54 @@ type Server struct {
 	// connections. By default, as everywhere in Go, TCP_NODELAY is set.
 	DisableNoDelay bool
 
-	// KeepAlive is the TCP keep-alive period of accepted connections, as
-	// in net.ListenConfig: zero means Go's default, negative disables it.
+	// KeepAlive is the TCP keep-alive period of accepted connections, in
+	// every mode, as in net.ListenConfig: zero means Go's default (15s,
+	// probes every 15s, 9 of them), negative disables it.
 	KeepAlive time.Duration
 
 	// SocketMode, if not zero, is the permission of the Unix socket files
 	// Listen creates (for example 0o660). Zero leaves them to the umask.
 	SocketMode fs.FileMode
 
-	mu         sync.Mutex
-	state      atomic.Int32 // serverRunning, serverShutdown or serverClosed
-	done       chan struct{}
-	listeners  map[*trackedSocket]struct{}
-	conns      map[*Request]struct{}
-	listened   *trackedSocket // opened by Listen, not yet served
-	idleCh     chan struct{}  // closed when waited drops to zero
+	// KeepAliveConfig, if Enable is true, is the TCP keep-alive of
+	// accepted connections, and KeepAlive is ignored: probes after Idle
+	// without traffic, every Interval, Count of them unanswered closing
+	// the connection (zero fields mean 15s, 15s and 9, as in Go). A client
+	// that vanishes without a word (power lost, a NAT dropping its state)
+	// is then reclaimed within Idle + Count × Interval.
+	KeepAliveConfig net.KeepAliveConfig
+
+	// SocketReceiveBuffer and SocketSendBuffer, if positive, are the
+	// sizes asked of the kernel for each socket's buffers (SO_RCVBUF and
+	// SO_SNDBUF): a datagram server with bursts wants a larger receive
+	// buffer. The kernel caps them (Linux: net.core.rmem_max and
+	// wmem_max); Listen logs what it granted when that is less.
+	SocketReceiveBuffer, SocketSendBuffer int
+
+	// Guarded by mu:
+	mu        sync.Mutex
+	done      chan struct{}         // closed when Shutdown or Close begins; made by initLocked
+	forced    chan struct{}         // closed when requests are forced closed
+	idleCh    chan struct{}         // closed when waited drops to zero during a shutdown
+	listeners map[*socket]struct{}  // the sockets being served
+	conns     map[*Request]struct{} // stream requests admitted and not yet ended
+	listened  *socket               // opened by Listen, not yet served
+	procs     map[int]struct{}      // child processes alive (Fork, Prefork)
+	perIP     map[netip.Addr]int    // connections per client address (MaxConnsPerIP)
+	child     *childInfo            // in a Fork child, where to report errors
+
+	// Set once by initLocked, then read-only:
 	baseCtx    context.Context
 	baseCancel context.CancelFunc
-	waited     atomic.Int64 // requests Shutdown and Close wait for
-	nextID     atomic.Uint64
-	stats      counters
-	pools      bufferPools
-	forced     chan struct{} // closed when requests are forced closed
-	procs      map[int]struct{}
-	perIP      map[netip.Addr]int
 
-	// In a child process of Fork or Prefork mode:
-	reportTo   *childInfo // a Fork child forwards reports to the server
-	inWorker   bool       // a Prefork worker, serving in workerMode
-	workerMode Mode
+	// Atomic:
+	state  atomic.Int32 // serverRunning, serverShutdown or serverClosed; moves forward only, under mu
+	waited atomic.Int64 // requests and serving loops Shutdown waits for
+	nextID atomic.Uint64
+	stats  counters
+
+	pools bufferPools // safe for concurrent use
 }
-
-// Server states.
-const (
-	serverRunning int32 = iota
-	serverShutdown
-	serverClosed
-)
 
 func (s *Server) network() string {
 	if s.Network == "" {
@@ -204,9 +215,6 @@ func (s *Server) network() string {
 }
 
 func (s *Server) mode() Mode {
-	if s.inWorker {
-		return s.workerMode
-	}
 	if s.Mode == nil {
 		return Goroutine{}
 	}
@@ -249,341 +257,9 @@ func (s *Server) initLocked() {
 	}
 	s.done = make(chan struct{})
 	s.forced = make(chan struct{})
-	s.listeners = make(map[*trackedSocket]struct{})
+	s.listeners = make(map[*socket]struct{})
 	s.conns = make(map[*Request]struct{})
-	s.baseCtx, s.baseCancel = context.WithCancel(context.Background())
-}
-
-func (s *Server) shuttingDown() bool { return s.state.Load() != serverRunning }
-
-// A trackedSocket is a listener or packet conn the server serves or holds,
-// closed exactly once.
-type trackedSocket struct {
-	ln      net.Listener   // stream, or nil
-	pc      net.PacketConn // datagram, or nil
-	once    sync.Once
-	err     error
-	stopped atomic.Bool // a graceful stop asked the read loop to end
-	ev      engine      // Event mode's engine serving the socket, or nil
-	owned   bool        // bound by Listen: no other process shares it
-}
-
-// An engine serves a socket by means of its own, as Event mode's loops and
-// Prefork's supervisor do.
-type engine interface {
-	serve() error
-	shutdown() // stop taking requests; finish those taken
-	close()    // stop at once
-}
-
-// close stops the engine serving t, if any, at once, and closes t.
-func (t *trackedSocket) close() error {
-	if t.ev != nil {
-		t.ev.close()
-	}
-	return t.closeSocket()
-}
-
-// countUnserved counts, as unserved, the datagrams still queued in a
-// datagram socket the server is forced to close. Only a socket of its own:
-// on a shared one, another process may still serve them.
-func (t *trackedSocket) countUnserved(s *Server) {
-	if t.pc != nil && t.owned {
-		s.stats.unserved.Add(int64(discardQueued(t.pc)))
-	}
-}
-
-// closeSocket closes the listener or packet conn, once.
-func (t *trackedSocket) closeSocket() error {
-	t.once.Do(func() {
-		if t.ln != nil {
-			t.err = t.ln.Close()
-		} else {
-			t.err = t.pc.Close()
-		}
-	})
-	return t.err
-}
-
-func (t *trackedSocket) addr() net.Addr {
-	if t.ln != nil {
-		return t.ln.Addr()
-	}
-	return t.pc.LocalAddr()
-}
-
-// stop makes the socket's serving loop return without closing the socket
-// if it is a datagram socket (in-flight handlers may still reply on it),
-// and closes it if it is a listener.
-func (t *trackedSocket) stop() {
-	if t.ev != nil {
-		t.ev.shutdown()
-	}
-	if t.ln != nil {
-		t.closeSocket()
-		return
-	}
-	t.stopped.Store(true)
-	t.pc.SetReadDeadline(aLongTimeAgo)
-}
-
-var aLongTimeAgo = time.Unix(1, 0)
-
-// track adds or removes a socket from the set the server closes on
-// shutdown. Adding fails once the server is shutting down.
-func (s *Server) track(t *trackedSocket, add bool) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.initLocked()
-	if !add {
-		delete(s.listeners, t)
-		return true
-	}
-	if s.shuttingDown() {
-		return false
-	}
-	s.listeners[t] = struct{}{}
-	return true
-}
-
-// Shutdown shuts the server down gracefully. At once it stops taking
-// requests: listeners are closed and datagram sockets stop being read, so no
-// request is accepted after Shutdown begins (one whose accept or read was
-// already under way is served: on a socket shared with other processes,
-// dropping it would lose it). Then it waits for every request
-// already accepted (including those queued in a Pool) to finish, until ctx
-// is done; then it closes the remaining connections, cancels their
-// contexts and returns ctx.Err(). Requests served in Goroutine{Daemon: true}
-// mode are not waited for.
-//
-// Shutdown may be called more than once, before or while the server
-// serves, and from inside a handler. Called from a handler, which it
-// cannot wait for, it starts the shutdown, leaves the waiting (and the
-// forcing at ctx's deadline) to run in the background, and returns nil at
-// once; Serve still returns only when the handlers are done.
-//
-// Once Shutdown has been called, Serve, ServePacket, ListenAndServe and
-// HandleRequest return ErrServerClosed.
-func (s *Server) Shutdown(ctx context.Context) error {
-	s.beginShutdown(serverShutdown)
-	if calledFromHandler() {
-		go s.drain(ctx)
-		return nil
-	}
-	return s.drain(ctx)
-}
-
-// drain waits until no waited request is left or ctx is done, and in the
-// latter case forces the remaining requests closed.
-func (s *Server) drain(ctx context.Context) error {
-	select {
-	case <-s.idle():
-		return s.closeListened()
-	case <-ctx.Done():
-		s.force()
-		return ctx.Err()
-	}
-}
-
-// ShuttingDown returns a channel that is closed when Shutdown or Close
-// begins. A handler that serves several requests on one connection, or a
-// long conversation, can watch it to end at a good moment: between two
-// requests. (A handler waiting to read the next request with nothing
-// buffered needs nothing of the kind: Shutdown ends that read with
-// io.EOF.) Safe from any goroutine.
-func (s *Server) ShuttingDown() <-chan struct{} {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.initLocked()
-	return s.done
-}
-
-// Close closes the server at once: listeners, datagram sockets and every
-// connection are closed and request contexts cancelled. Then, unless the
-// mode is Goroutine{Daemon: true}, it waits for running handlers to return
-// (Python's block_on_close); it does not wait when called from a handler.
-// Queued requests in a Pool are closed unserved. Close may be called more
-// than once, before or while the server serves. It returns the first error
-// from closing a socket.
-func (s *Server) Close() error {
-	s.beginShutdown(serverClosed)
-	err := s.force()
-	if !calledFromHandler() {
-		<-s.idle()
-	}
-	return err
-}
-
-// beginShutdown moves the server to state st (never back) and stops all its
-// sockets from taking requests.
-func (s *Server) beginShutdown(st int32) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.initLocked()
-	if s.state.Load() < st {
-		s.state.Store(st)
-	}
-	select {
-	case <-s.done:
-	default:
-		close(s.done)
-	}
-	for t := range s.listeners {
-		t.stop()
-	}
-	if s.listened != nil {
-		s.listened.stop()
-	}
-	for r := range s.conns {
-		if sc := r.reading.Load(); sc != nil {
-			sc.interrupt() // a handler waiting for a new request: nothing to wait for
-		}
-	}
-}
-
-// closeListened closes the socket Listen opened, if nobody served it.
-func (s *Server) closeListened() error {
-	s.mu.Lock()
-	t := s.listened
-	s.listened = nil
-	s.mu.Unlock()
-	if t == nil {
-		return nil
-	}
-	return t.close()
-}
-
-// force closes every socket and connection and cancels request contexts.
-func (s *Server) force() error {
-	s.mu.Lock()
-	s.initLocked()
-	s.state.Store(serverClosed)
-	select {
-	case <-s.forced:
-	default:
-		close(s.forced)
-	}
-	var err error
-	for t := range s.listeners {
-		t.countUnserved(s)
-		if cerr := t.close(); cerr != nil && err == nil {
-			err = cerr
-		}
-	}
-	conns := make([]*Request, 0, len(s.conns))
-	for r := range s.conns {
-		conns = append(conns, r)
-	}
-	s.mu.Unlock()
-	if cerr := s.closeListened(); cerr != nil && err == nil {
-		err = cerr
-	}
-	for _, r := range conns {
-		r.raw.Close() // r.Conn may be changing hands on its own goroutine
-	}
-	s.baseCancel()
-	return err
-}
-
-// idle returns a channel that is closed once no waited request is left.
-func (s *Server) idle() <-chan struct{} {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.waited.Load() == 0 {
-		return closedChan
-	}
-	if s.idleCh == nil {
-		s.idleCh = make(chan struct{})
-	}
-	return s.idleCh
-}
-
-var closedChan = func() chan struct{} {
-	c := make(chan struct{})
-	close(c)
-	return c
-}()
-
-// admit registers an accepted request. It fails once the server is
-// shutting down, so that no request is accepted after Shutdown begins.
-func (s *Server) admit(r *Request) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.shuttingDown() {
-		return false
-	}
-	if !r.daemon {
-		s.waited.Add(1)
-	}
-	s.registerLocked(r)
-	return true
-}
-
-// admitReceived registers a request that a serving loop received. The
-// loop holds the server while it runs, so Shutdown cannot finish between
-// the receive and this call. Such a request is served even if a graceful
-// Shutdown began while the receive ran: the kernel and the loop have taken
-// it, and on a socket other processes share (Prefork, restarts) no other
-// server would. It fails only once the server is closed.
-func (s *Server) admitReceived(r *Request) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.state.Load() == serverClosed {
-		return false
-	}
-	if !r.daemon {
-		s.waited.Add(1)
-	}
-	s.registerLocked(r)
-	return true
-}
-
-// registerLocked counts an admitted request. The caller holds s.mu.
-func (s *Server) registerLocked(r *Request) {
-	if r.Conn != nil {
-		s.conns[r] = struct{}{}
-		s.stats.activeConns.Add(1)
-		s.stats.totalConns.Add(1)
-	} else {
-		s.stats.activePackets.Add(1)
-		s.stats.totalPackets.Add(1)
-	}
-}
-
-// release unregisters a finished request.
-func (s *Server) release(r *Request) {
-	if r.Conn != nil {
-		s.mu.Lock()
-		delete(s.conns, r)
-		s.mu.Unlock()
-	}
-	if !r.daemon {
-		s.unhold()
-	}
-}
-
-// hold counts work that Shutdown and Close must wait for, other than a
-// request: a serving loop, an event engine, a Fork executor's children.
-// It fails once the server is shutting down.
-func (s *Server) hold() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.shuttingDown() {
-		return false
-	}
-	s.waited.Add(1)
-	return true
-}
-
-// unhold ends what admit or hold counted, and wakes Shutdown and Close
-// when nothing is left.
-func (s *Server) unhold() {
-	if s.waited.Add(-1) == 0 && s.shuttingDown() {
-		s.mu.Lock()
-		if s.idleCh != nil && s.waited.Load() == 0 {
-			close(s.idleCh)
-			s.idleCh = nil
-		}
-		s.mu.Unlock()
-	}
+	// Every request's context, and an Event mode connection's, carries
+	// the server: Shutdown knows it is called from a handler of its own.
+	s.baseCtx, s.baseCancel = context.WithCancel(context.WithValue(context.Background(), serverContextKey, s))
 }

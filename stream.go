@@ -2,181 +2,23 @@ package socketserver
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"os"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/socketserver-go/socketserver/internal/sockopt"
 )
-
-// Serve accepts connections on l and serves each with the Handler, in the
-// server's Mode, until the server is shut down or l fails. Serve takes l
-// over and closes it when it returns.
-//
-// On a temporary accept error (such as running out of descriptors) Serve
-// logs it and retries after a pause growing from 5ms to 1s. Before it
-// returns, Serve waits for the handlers it started, unless the Mode says
-// not to (Goroutine{Daemon: true}).
-//
-// Serve always returns a non-nil error: ErrServerClosed after Shutdown or
-// Close.
-func (s *Server) Serve(l net.Listener) error {
-	return s.serve(&trackedSocket{ln: l})
-}
-
-// serve runs the loop that fits t's kind of socket.
-func (s *Server) serve(t *trackedSocket) error {
-	if ci := s.childRole(); ci != nil {
-		return s.serveAsChild(ci, t)
-	}
-	_, isEvent := s.mode().(Event)
-	if isEvent && s.EventHandler == nil || !isEvent && s.Handler == nil {
-		t.close()
-		return ErrNoHandler
-	}
-	if err := s.checkStreamOptions(); err != nil && t.ln != nil {
-		t.close()
-		return err
-	}
-	e, err := s.newEngine(t)
-	if err != nil {
-		t.close()
-		return err
-	}
-	t.ev = e
-	if !s.track(t, true) {
-		t.close()
-		return ErrServerClosed
-	}
-	defer s.track(t, false)
-	defer t.close()
-	stopActions := s.startServiceActions()
-	defer stopActions()
-	if e != nil {
-		return e.serve()
-	}
-	if t.ln != nil {
-		return s.acceptLoop(t.ln)
-	}
-	return s.readLoop(t)
-}
-
-// newEngine makes the engine that serves t by means of its own, for the
-// modes that have one (Event, and Prefork's supervisor), or returns nil.
-func (s *Server) newEngine(t *trackedSocket) (engine, error) {
-	switch m := s.mode().(type) {
-	case Event:
-		return s.newEventEngine(t, m)
-	case Prefork:
-		return s.newSupervisor(t, m)
-	case Fork:
-		return nil, forkSupported()
-	}
-	return nil, nil
-}
-
-// acceptLoop is Serve's body: accept, admit, dispatch.
-func (s *Server) acceptLoop(l net.Listener) error {
-	// The loop holds the server until its requests are done: a graceful
-	// Shutdown waits for the accept in progress, and serves the
-	// connection it returns (see admitReceived).
-	if !s.hold() {
-		return ErrServerClosed
-	}
-	defer s.unhold()
-	ex := s.mode().newExecutor(s, l.Addr())
-	defer ex.wait()
-	var pause time.Duration
-	for {
-		c, err := l.Accept()
-		if err != nil {
-			if err := s.afterFailure("accept", l.Addr(), err, false, &pause); err != nil {
-				return err
-			}
-			continue
-		}
-		pause = 0
-		if s.overLimit() {
-			c.Close()
-			continue
-		}
-		r := s.newStreamRequest(c, ex.daemon())
-		if !s.admitReceived(r) {
-			c.Close() // the server was closed
-			return ErrServerClosed
-		}
-		r.setState(StateNew)
-		ex.run(r)
-	}
-}
-
-// overLimit reports, and counts, a connection just accepted that MaxConns
-// does not let in.
-func (s *Server) overLimit() bool {
-	if s.MaxConns <= 0 || s.stats.activeConns.Load() < int64(s.MaxConns) {
-		return false
-	}
-	s.stats.overLimit.Add(1)
-	return true
-}
-
-// afterFailure decides what a serving loop does after its accept or read
-// failed: it returns the error that ends the loop (ErrServerClosed once
-// the server or the socket was stopped), or nil after pausing for a
-// temporary failure, such as running out of descriptors. The pause grows
-// from 5ms to 1s over consecutive failures.
-func (s *Server) afterFailure(op string, addr net.Addr, err error, stopped bool, pause *time.Duration) error {
-	if s.shuttingDown() || stopped {
-		return ErrServerClosed
-	}
-	if !isTemporary(err) {
-		return fmt.Errorf("socketserver: %s: %w", op, err)
-	}
-	*pause = pauseGrowth(*pause)
-	s.logger().Warn("socketserver: "+op+" failed; retrying", "addr", addr, "err", err, "retry_in", *pause)
-	if !s.sleep(*pause) {
-		return ErrServerClosed
-	}
-	return nil
-}
-
-// pauseGrowth is the next pause after a temporary failure: doubling from
-// 5ms to at most 1s. Event mode's accept back-off uses it too.
-func pauseGrowth(d time.Duration) time.Duration {
-	return min(max(2*d, 5*time.Millisecond), time.Second)
-}
-
-// sleep waits for d, or until the server shuts down, and reports whether
-// the server is still running.
-func (s *Server) sleep(d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-s.done:
-		return false
-	}
-}
-
-// isTemporary reports whether an accept or read error is worth a retry.
-func isTemporary(err error) bool {
-	if errors.Is(err, net.ErrClosed) {
-		return false
-	}
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		return true
-	}
-	return isRetryableErrno(err)
-}
 
 // newStreamRequest wraps an accepted connection.
 func (s *Server) newStreamRequest(c net.Conn, daemon bool) *Request {
-	if tc, ok := c.(*net.TCPConn); ok && s.DisableNoDelay {
-		tc.SetNoDelay(false)
+	if tc, ok := c.(*net.TCPConn); ok {
+		if s.DisableNoDelay {
+			tc.SetNoDelay(false)
+		}
+		sockopt.SetKeepAliveConn(tc, s.keepAlive())
 	}
 	r := &Request{
 		ID:         s.nextID.Add(1),
@@ -261,7 +103,7 @@ func (s *Server) closeConn(r *Request) {
 	c := r.Conn
 	cw, ok := c.(interface{ CloseWrite() error })
 	if !ok || r.sc == nil || r.aborted || s.state.Load() == serverClosed ||
-		(r.Reader.Buffered() == 0 && !hasUnread(c)) {
+		(r.Reader.Buffered() == 0 && sockopt.Unread(c) == 0) {
 		c.Close()
 		return
 	}
@@ -324,7 +166,7 @@ func (c *statsConn) Read(p []byte) (int, error) {
 	defer c.waiting.Store(false)
 	for {
 		c.setReadDeadline()
-		if c.srv.shuttingDown() && !hasUnread(c.raw) {
+		if c.srv.shuttingDown() && sockopt.Unread(c.raw) == 0 {
 			wait := c.firstRequestWait()
 			if wait <= 0 {
 				return 0, io.EOF

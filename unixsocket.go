@@ -66,7 +66,7 @@ func clearStalePath(network, path string) error {
 		return err
 	}
 	if fi.Mode().Type() != fs.ModeSocket {
-		return fmt.Errorf("%w: %s (%v)", ErrNotSocket, path, fi.Mode().Type())
+		return fmt.Errorf("%w: %s is %s", ErrNotSocket, path, fileKind(fi.Mode()))
 	}
 	c, err := net.DialTimeout(network, path, time.Second)
 	if err == nil {
@@ -82,8 +82,25 @@ func clearStalePath(network, path string) error {
 	return nil
 }
 
+// fileKind names the kind of file m is, for an error message.
+func fileKind(m fs.FileMode) string {
+	switch t := m.Type(); {
+	case t == 0:
+		return "a regular file"
+	case t&fs.ModeDir != 0:
+		return "a directory"
+	case t&fs.ModeSymlink != 0:
+		return "a symbolic link"
+	case t&fs.ModeNamedPipe != 0:
+		return "a named pipe"
+	case t&fs.ModeDevice != 0:
+		return "a device"
+	}
+	return "not a socket"
+}
+
 // listenUnix opens a "unix" or "unixpacket" listener.
-func (s *Server) listenUnix(ctx context.Context, lc net.ListenConfig, network string) (*trackedSocket, error) {
+func (s *Server) listenUnix(ctx context.Context, lc net.ListenConfig, network string) (*socket, error) {
 	if err := clearStalePath(network, s.Addr); err != nil {
 		return nil, err
 	}
@@ -102,11 +119,11 @@ func (s *Server) listenUnix(ctx context.Context, lc net.ListenConfig, network st
 		f.remove()
 		return nil, err
 	}
-	return &trackedSocket{ln: &unixListener{UnixListener: ul, file: f}, owned: true}, nil
+	return &socket{ln: &unixListener{UnixListener: ul, file: f}, owned: true}, nil
 }
 
 // listenUnixgram opens a "unixgram" socket.
-func (s *Server) listenUnixgram(ctx context.Context, lc net.ListenConfig) (*trackedSocket, error) {
+func (s *Server) listenUnixgram(ctx context.Context, lc net.ListenConfig) (*socket, error) {
 	if err := clearStalePath("unixgram", s.Addr); err != nil {
 		return nil, err
 	}
@@ -120,7 +137,7 @@ func (s *Server) listenUnixgram(ctx context.Context, lc net.ListenConfig) (*trac
 		f.remove()
 		return nil, err
 	}
-	return &trackedSocket{pc: &unixgramConn{UnixConn: pc.(*net.UnixConn), file: f}, owned: true}, nil
+	return &socket{pc: &unixgramConn{UnixConn: pc.(*net.UnixConn), file: f}, owned: true}, nil
 }
 
 // unixListener removes its socket file on Close.

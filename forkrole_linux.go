@@ -1,0 +1,165 @@
+package socketserver
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/socketserver-go/socketserver/internal/forkwire"
+)
+
+// Environment variables telling a process it is a child.
+const (
+	envRole   = "SOCKETSERVER_CHILD"  // "fork" or "prefork"
+	envToken  = "SOCKETSERVER_TOKEN"  // matches the Hello on the control socket
+	envParent = "SOCKETSERVER_PARENT" // the server's PID
+	envKey    = "SOCKETSERVER_KEY"    // the Server's childKey
+	envAddr   = "SOCKETSERVER_ADDR"   // the server's bound address
+	envProcs  = "SOCKETSERVER_PROCS"  // set: GOMAXPROCS=1 is the server's doing
+)
+
+var envNames = []string{envRole, envToken, envParent, envKey, envAddr, envProcs}
+
+// A childInfo is what a process started by a Fork or Prefork server knows
+// of its role, once verified.
+type childInfo struct {
+	role   string // "fork" or "prefork"
+	key    string // the childKey of the Server to serve with
+	addr   childAddr
+	orphan bool // verified, but the server has died since
+	ctl    *net.UnixConn
+	owner  atomic.Pointer[Server] // the Server that claimed the role
+
+	sendMu sync.Mutex
+
+	sockOnce sync.Once
+	sock     *socket // a worker's inherited socket
+	sockErr  error
+}
+
+// theChild is the process's role, found the first time something asks
+// (IsChild, or a Fork or Prefork Server serving): never at import.
+var theChild = sync.OnceValue(detectChild)
+
+// childRole returns this process's role if it is a verified child of the
+// given role ("fork" or "prefork").
+func childRole(role string) *childInfo {
+	ci := theChild()
+	if ci == nil || ci.role != role {
+		return nil
+	}
+	return ci
+}
+
+// detectChild reads the role from the environment, removes it from there,
+// and verifies it: the token must match the Hello waiting on the control
+// socket, which only the server that set the environment can have sent.
+func detectChild() *childInfo {
+	role := os.Getenv(envRole)
+	if role == "" {
+		return nil
+	}
+	token := os.Getenv(envToken)
+	parent, _ := strconv.Atoi(os.Getenv(envParent))
+	ci := &childInfo{role: role, key: os.Getenv(envKey)}
+	network, addr, _ := strings.Cut(os.Getenv(envAddr), " ")
+	ci.addr = childAddr{network, addr}
+	if os.Getenv(envProcs) != "" {
+		os.Unsetenv("GOMAXPROCS") // the server's doing, for this process only
+	}
+	for _, v := range envNames {
+		os.Unsetenv(v)
+	}
+	if (role != "fork" && role != "prefork") || !forkwire.ReadHello(forkwire.CtlFD, token) {
+		fmt.Fprintf(os.Stderr, "socketserver: ignoring %s=%q in the environment: this process was not started by a socketserver server\n", envRole, role)
+		return nil
+	}
+	unix.CloseOnExec(forkwire.CtlFD)
+	unix.CloseOnExec(forkwire.InheritedFD)
+	f := os.NewFile(forkwire.CtlFD, "socketserver-control")
+	c, err := net.FileConn(f)
+	f.Close()
+	uc, ok := c.(*net.UnixConn)
+	if err != nil || !ok {
+		fmt.Fprintf(os.Stderr, "socketserver: a child without its control socket: %v\n", err)
+		return nil
+	}
+	ci.ctl = uc
+	ci.orphan = os.Getppid() != parent
+	return ci
+}
+
+// newToken returns a fresh token for a child's Hello: not a secret from
+// anyone who can read the child's environment, but never what a stale
+// environment holds.
+func newToken() string {
+	return strconv.FormatUint(rand.Uint64(), 36) + strconv.FormatUint(rand.Uint64(), 36)
+}
+
+// report forwards an error the child's handler reported to the server.
+func (ci *childInfo) report(err error) {
+	var pe *PanicError
+	if errors.As(err, &pe) {
+		ci.send(forkwire.PanicReport(fmt.Sprint(pe.Value), pe.Stack))
+		return
+	}
+	ci.send(forkwire.ErrorReport(err.Error(), isRoutine(err)))
+}
+
+// decodeReport turns a report a child forwarded back into an error.
+func decodeReport(b []byte) error {
+	r, err := forkwire.DecodeReport(b)
+	switch {
+	case err != nil:
+		return err
+	case r.Panic:
+		return &PanicError{Value: r.Text, Stack: r.Stack}
+	}
+	return &childFailure{msg: r.Text, routine: r.Routine}
+}
+
+// send sends one message to the server.
+func (ci *childInfo) send(msg []byte) error {
+	ci.sendMu.Lock()
+	defer ci.sendMu.Unlock()
+	_, err := ci.ctl.Write(msg)
+	return err
+}
+
+// claim reports whether s is the Server this child serves with: the first
+// one with the server's Network and Addr.
+func (ci *childInfo) claim(s *Server) bool {
+	if s.childKey() != ci.key {
+		return false
+	}
+	return ci.owner.CompareAndSwap(nil, s) || ci.owner.Load() == s
+}
+
+// socket returns the socket a worker inherited.
+func (ci *childInfo) socket() (*socket, error) {
+	ci.sockOnce.Do(func() {
+		f := os.NewFile(forkwire.InheritedFD, "socketserver-socket")
+		defer f.Close()
+		typ, err := unix.GetsockoptInt(forkwire.InheritedFD, unix.SOL_SOCKET, unix.SO_TYPE)
+		if err != nil {
+			ci.sockErr = fmt.Errorf("socketserver: worker without its socket: %w", err)
+			return
+		}
+		if typ == unix.SOCK_DGRAM {
+			pc, err := net.FilePacketConn(f)
+			ci.sock, ci.sockErr = &socket{pc: pc}, err
+			return
+		}
+		ln, err := net.FileListener(f)
+		ci.sock, ci.sockErr = &socket{ln: ln}, err
+	})
+	return ci.sock, ci.sockErr
+}
