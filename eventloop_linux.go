@@ -24,7 +24,7 @@ type eventLoop struct {
 	s      *Server
 	idx    int
 	p      *poller.Poller
-	nconns atomic.Int32 // connections owned, for LeastConns
+	nconns atomic.Int32              // connections owned, for LeastConns
 	cur    atomic.Pointer[EventConn] // whose callback runs now, if any
 
 	mu       sync.Mutex
