@@ -161,8 +161,11 @@ func describeMachine(ctx context.Context) string {
 	kernel, _ := exec.CommandContext(ctx, "uname", "-r").Output()
 	gover, _ := exec.CommandContext(ctx, "go", "env", "GOVERSION").Output()
 	py, _ := exec.CommandContext(ctx, "python3", "--version").Output()
-	return fmt.Sprintf("%s, %d cores, Linux %s, %s, %s", cpu, runtime.NumCPU(),
-		strings.TrimSpace(string(kernel)), strings.TrimSpace(string(gover)), strings.TrimSpace(string(py)))
+	parts := []string{cpu, fmt.Sprintf("%d cores", runtime.NumCPU()), "Linux " + strings.TrimSpace(string(kernel)), strings.TrimSpace(string(gover))}
+	if py := strings.TrimSpace(string(py)); py != "" {
+		parts = append(parts, py)
+	}
+	return strings.Join(parts, ", ")
 }
 
 // clockTicks is the kernel's USER_HZ, the unit of /proc/PID/stat times.

@@ -182,10 +182,13 @@ func loadMarkdown(bn *bench, sc scenario, contenders []server, results map[strin
 			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", srv.name, spreadOf(ms, idleKiB), spreadOf(ms, peakMiB),
 				ratio(kib, bn.median(sc.key, "go-net", idleKiB)), ratio(kib, bn.median(sc.key, "gnet", idleKiB)))
 		}
-		fmt.Fprintf(&b, "\nAt this rate, 1,000,000 idle connections would cost the goroutine mode about %s GiB of server memory, "+
-			"the event mode about %s GiB (plus, for either, the kernel's own socket memory).\n\n",
-			num(bn.median(sc.key, "socketserver/goroutine", idleKiB)*1e6/(1<<20)),
-			num(bn.median(sc.key, "socketserver/event", idleKiB)*1e6/(1<<20)))
+		fmt.Fprintln(&b)
+		goroutine, event := bn.median(sc.key, "socketserver/goroutine", idleKiB), bn.median(sc.key, "socketserver/event", idleKiB)
+		if !math.IsNaN(goroutine) && !math.IsNaN(event) {
+			fmt.Fprintf(&b, "At this rate, 1,000,000 idle connections would cost the goroutine mode about %s GiB of server memory, "+
+				"the event mode about %s GiB (plus, for either, the kernel's own socket memory).\n\n",
+				num(goroutine*1e6/(1<<20)), num(event*1e6/(1<<20)))
+		}
 		return b.String()
 	}
 	fmt.Fprintf(&b, "| server | requests/s | p50 µs | p99 µs | CPU ms / 1,000 req | peak memory MiB | req/s vs go-net / gnet | CPU vs go-net / gnet | errors |\n")
@@ -228,6 +231,9 @@ func (r *report) headlines(b *strings.Builder) {
 		}
 		bn := r.b
 		if sc.idle > 0 {
+			if math.IsNaN(bn.median(sc.key, "socketserver/goroutine", idleKiB)) {
+				continue
+			}
 			lines = append(lines, fmt.Sprintf("- %s: socketserver/goroutine %s KiB per connection (go-net %s, gnet %s).", sc.title,
 				num(bn.median(sc.key, "socketserver/goroutine", idleKiB)), num(bn.median(sc.key, "go-net", idleKiB)), num(bn.median(sc.key, "gnet", idleKiB))))
 			continue
@@ -242,6 +248,9 @@ func (r *report) headlines(b *strings.Builder) {
 			}
 		}
 		tp, c := bn.median(sc.key, best, throughput), bn.median(sc.key, best, cpu)
+		if math.IsNaN(tp) {
+			continue // none of ours ran
+		}
 		lines = append(lines, fmt.Sprintf("- %s: %s at %s req/s, %s the requests/s of go-net and %s of gnet, at %s and %s their CPU per request; the C floor uses %s of ours.",
 			sc.title, best, num(tp), ratio(tp, bn.median(sc.key, "go-net", throughput)), ratio(tp, bn.median(sc.key, "gnet", throughput)),
 			ratio(c, bn.median(sc.key, "go-net", cpu)), ratio(c, bn.median(sc.key, "gnet", cpu)),
