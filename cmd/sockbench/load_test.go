@@ -291,6 +291,9 @@ func TestInterruptEndsAtOnce(t *testing.T) {
 // Churn to loopback comes from many source addresses, as from many
 // clients: the ports of one address would run out in TIME_WAIT.
 func TestChurnSpreadsSources(t *testing.T) {
+	if !loopbackIs8 {
+		t.Skip("only 127.0.0.1 is local here")
+	}
 	var mu sync.Mutex
 	sources := map[string]bool{}
 	from := socketserver.HandlerFunc(func(r *socketserver.Request) error {
@@ -310,5 +313,66 @@ func TestChurnSpreadsSources(t *testing.T) {
 	defer mu.Unlock()
 	if len(sources) != 200 || sources["127.0.0.1"] {
 		t.Fatalf("churn came from %d source addresses, want all 200 of 127.0.0.2–201", len(sources))
+	}
+}
+
+// Attacks on the client: a server that never reads (the client's writes
+// block), and one that resets each connection halfway through its reply.
+// Either way the run ends on time and every lost request is counted.
+func TestHostileServers(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	held := make(chan net.Conn, 16)
+	wg.Go(func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			held <- c // never read
+		}
+	})
+	defer func() {
+		l.Close()
+		wg.Wait()
+		close(held)
+		for c := range held {
+			c.Close()
+		}
+	}()
+	start := time.Now()
+	res := mustRun(t, "tcp://"+l.Addr().String(), "-c", "2", "-size", "1048576", "-pipeline", "16", "-d", "300ms", "-timeout", "1m")
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("against a server that never reads, a 300ms run took %v", took)
+	}
+	if res.Requests != 0 || res.Timeouts != 32 || res.Errors != 32 {
+		t.Errorf("never reading: requests %d, timeouts %d, errors %d; want 0, 32, 32", res.Requests, res.Timeouts, res.Errors)
+	}
+
+	halfway := socketserver.HandlerFunc(func(r *socketserver.Request) error {
+		buf := make([]byte, 64)
+		if _, err := io.ReadFull(r.Reader, buf); err != nil {
+			return nil
+		}
+		r.Writer.Write(buf[:32])
+		lc, ok := r.Conn.(interface{ SetLinger(int) error })
+		if !ok {
+			t.Errorf("the connection (%T) cannot close with a reset", r.Conn)
+			return nil
+		}
+		lc.SetLinger(0) // the close resets
+		return nil
+	})
+	url := serveURL(t, "tcp", halfway)
+	start = time.Now()
+	res = mustRun(t, url, "-c", "2", "-n", "100", "-timeout", "1m")
+	if took := time.Since(start); took > 30*time.Second {
+		t.Errorf("100 requests against a resetting server took %v", took)
+	}
+	if res.Requests != 0 || res.Errors != 100 || res.Timeouts != 0 || res.Mismatches != 0 {
+		t.Errorf("reset halfway: requests %d, errors %d, timeouts %d, mismatches %d; want 0, 100, 0, 0", res.Requests, res.Errors, res.Timeouts, res.Mismatches)
 	}
 }

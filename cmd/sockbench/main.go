@@ -14,10 +14,10 @@
 //     schedule, and latency is then measured from each request's intended
 //     send time, so a stalled server cannot hide behind a waiting client
 //     (coordinated omission).
-//   - churn: connect, one request, close. To an IPv4 loopback address the
-//     connections come from source addresses 127.0.0.2–127.0.0.201, as from
-//     many clients, so that the closed connections' TIME_WAIT does not run
-//     the client out of ports.
+//   - churn: connect, one request, close. To an IPv4 loopback address, on
+//     Linux, the connections come from source addresses 127.0.0.2–201, as
+//     from many clients, so that the closed connections' TIME_WAIT does not
+//     run the client out of ports.
 //   - idle: open -c connections and hold them for -d, spread over source
 //     addresses 127.0.0.x and over -procs processes to get past the
 //     ephemeral-port and descriptor limits; for memory measurements.

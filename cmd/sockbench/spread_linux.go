@@ -6,6 +6,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// loopbackIs8: every address of 127.0.0.0/8 is local.
+const loopbackIs8 = true
+
 // bindNoPort sets IP_BIND_ADDRESS_NO_PORT: bind takes the source address
 // only, and connect picks the port knowing the destination, so one port
 // serves many destinations and bind does not search for a free one.
