@@ -357,6 +357,9 @@ func (l *load) streamWorker(ctx context.Context, id int) {
 	sess := session{l: l, id: id}
 	defer sess.drop()
 	for seq := 0; l.sending(ctx); seq++ {
+		if sess.c == nil {
+			src.restart() // a new connection starts from the first pair
+		}
 		c := sess.conn(ctx)
 		if c == nil {
 			return
@@ -396,6 +399,9 @@ func (l *load) datagramWorker(ctx context.Context, id int) {
 	sess := session{l: l, id: id}
 	defer sess.drop()
 	for seq := 0; l.sending(ctx); seq++ {
+		if sess.c == nil {
+			src.restart() // a new connection starts from the first pair
+		}
 		c := sess.conn(ctx)
 		if c == nil {
 			return

@@ -23,8 +23,9 @@
 //     ephemeral-port and descriptor limits; for memory measurements.
 //
 // What is sent: random payloads of -size bytes (the default), the one
-// request of -request, or the requests of a -pairs file in turn. Text takes
-// the escapes \n, \r, \t, \0, \\ and \xHH.
+// request of -request, or the requests of a -pairs file, which each
+// connection sends in turn from the first (in churn mode, one per
+// connection). Text takes the escapes \n, \r, \t, \0, \\ and \xHH.
 //
 // What a reply must be: the request itself (an echo, the default), the
 // -expect text, or the reply the pairs file gives. A wrong reply is a

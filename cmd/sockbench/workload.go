@@ -12,8 +12,10 @@ import (
 )
 
 // A source gives a worker its requests in turn, each with the reply it
-// expects (nil: not checked). Each worker sends the pairs in order from
-// the first, round and round, so that a file's SET comes before its GET.
+// expects (nil: not checked): the pairs in order, round and round, so
+// that a file's SET comes before its GET. A persistent connection starts
+// from the first (which may set it up: AUTH, SELECT); in churn mode each
+// connection takes the next pair.
 type source struct {
 	cfg   *config
 	pairs []pair
@@ -28,6 +30,9 @@ func newSource(cfg *config, worker int) *source {
 	}
 	return s
 }
+
+// restart goes back to the first pair.
+func (s *source) restart() { s.seq = 0 }
 
 func (s *source) next() (request, want []byte) {
 	if s.p != nil {

@@ -236,6 +236,35 @@ func TestPairsAgainstRedis(t *testing.T) {
 	}
 }
 
+// Each connection sends the pairs in turn from the first, a new one after
+// a failure too: a server that expects 1, 2, 3, 1, … on every connection,
+// and drops every 50th, answers each right.
+func TestPairsInTurn(t *testing.T) {
+	var served atomic.Int64
+	inTurn := socketserver.HandlerFunc(func(r *socketserver.Request) error {
+		for next := 1; ; next = next%3 + 1 {
+			line, err := r.Reader.ReadString('\n')
+			if err != nil || served.Add(1)%50 == 0 {
+				return nil
+			}
+			reply := "out of turn\n"
+			if line == fmt.Sprintf("%d\n", next) {
+				reply = fmt.Sprintf("ok %d\n", next)
+			}
+			if _, err := io.WriteString(r.Writer, reply); err != nil {
+				return err
+			}
+		}
+	})
+	url := serveURL(t, "tcp", inTurn)
+	pairs := filepath.Join(t.TempDir(), "turns")
+	os.WriteFile(pairs, []byte("> 1\\n\n< ok 1\\n\n> 2\\n\n< ok 2\\n\n> 3\\n\n< ok 3\\n\n"), 0o644)
+	res := mustRun(t, url, "-pairs", pairs, "-c", "3", "-n", "600")
+	if res.Requests < 500 || res.Mismatches != 0 || res.Requests+res.Errors != 600 {
+		t.Fatalf("requests %d, mismatches %d (%s), errors %d; want about 590 right, none wrong, the rest lost", res.Requests, res.Mismatches, res.FirstMismatch, res.Errors)
+	}
+}
+
 func TestParsePairs(t *testing.T) {
 	got, err := parsePairs([]byte("# c\n\n> a\\tb\n< A\\x42\r\n>c\n>  d\n<\\0\n"))
 	if err != nil {
