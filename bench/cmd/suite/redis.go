@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/csv"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -55,23 +54,15 @@ func redisSection() *section {
 			}
 			started := time.Now()
 			results := map[string][]redisRound{}
-			failures := map[string]string{}
-			for round := range b.rounds {
-				for _, srv := range contenders {
-					if failures[srv.name] != "" {
-						continue
-					}
-					rr, err := b.redisRound(srv, requests)
-					if err != nil {
-						failures[srv.name] = err.Error()
-						fmt.Fprintf(os.Stderr, "suite: redis         round %d  %-24s FAILED: %v\n", round+1, srv.name, err)
-						continue
-					}
-					results[srv.name] = append(results[srv.name], rr)
-					fmt.Fprintf(os.Stderr, "suite: redis         round %d  %-24s PING %s  SET %s  GET %s req/s  CPU %.2f ms/1k req\n", round+1, srv.name,
-						num(rr.rps["PING_MBULK"]), num(rr.rps["SET"]), num(rr.rps["GET"]), rr.cpuPer1k)
+			failures := b.interleave("redis", contenders, func(srv server) (string, error) {
+				rr, err := b.redisRound(srv, requests)
+				if err != nil {
+					return "", err
 				}
-			}
+				results[srv.name] = append(results[srv.name], rr)
+				return fmt.Sprintf("PING %s  SET %s  GET %s req/s  CPU %.2f ms/1k req",
+					num(rr.rps["PING_MBULK"]), num(rr.rps["SET"]), num(rr.rps["GET"]), rr.cpuPer1k), nil
+			})
 			return redisMarkdown(contenders, results, requests, time.Since(started)), failures, nil
 		}}
 }

@@ -19,8 +19,9 @@ import (
 //     {name: "tcpserver", needs: []string{"tcpserver"}, forking: true,
 //     command: …"tcpserver", "-q", "127.0.0.1", port, "cat"…}.
 //   - A load of another tool is a section with a run function of its own,
-//     as redisSection is for redis-benchmark (an rsyslog section would
-//     send with logger and count what arrives).
+//     measuring one round of one contender inside b.interleave, as
+//     redisSection is for redis-benchmark (an rsyslog section would send
+//     with logger and count what arrives).
 //
 // Whatever a section or contender lists in needs is checked before the
 // run; if missing, it is skipped with a note naming the Debian package
@@ -107,27 +108,38 @@ func loadSection(sc scenario, servers []server) *section {
 		run: func(b *bench, contenders []server) (string, map[string]string, error) {
 			results := map[string][]measurement{}
 			b.results[sc.key] = results
-			failures := map[string]string{}
-			// Interleave: every server once per round (A B C A B C …), so
-			// that a slow moment of a shared machine spreads over all of
-			// them.
-			for round := range b.rounds {
-				for _, srv := range contenders {
-					if failures[srv.name] != "" {
-						continue
-					}
-					m, err := b.measure(srv, sc)
-					if err != nil {
-						failures[srv.name] = err.Error()
-						fmt.Fprintf(os.Stderr, "suite: %-13s round %d  %-24s FAILED: %v\n", sc.key, round+1, srv.name, err)
-						continue
-					}
-					results[srv.name] = append(results[srv.name], m)
-					fmt.Fprintf(os.Stderr, "suite: %-13s round %d  %-24s %s\n", sc.key, round+1, srv.name, m.summary(sc))
+			failures := b.interleave(sc.key, contenders, func(srv server) (string, error) {
+				m, err := b.measure(srv, sc)
+				if err != nil {
+					return "", err
 				}
-			}
+				results[srv.name] = append(results[srv.name], m)
+				return m.summary(sc), nil
+			})
 			return loadMarkdown(b, sc, contenders, results), failures, nil
 		}}
+}
+
+// interleave measures every contender once per round (A B C A B C …), so
+// that a slow moment of a shared machine spreads over all of them, and
+// prints each round's summary. A contender that fails sits out the later
+// rounds; the failures are returned, contender → why.
+func (b *bench) interleave(key string, contenders []server, measure func(server) (summary string, err error)) map[string]string {
+	failures := map[string]string{}
+	for round := range b.rounds {
+		for _, srv := range contenders {
+			if failures[srv.name] != "" {
+				continue
+			}
+			summary, err := measure(srv)
+			if err != nil {
+				failures[srv.name] = err.Error()
+				summary = "FAILED: " + err.Error()
+			}
+			fmt.Fprintf(os.Stderr, "suite: %-13s round %d  %-24s %s\n", key, round+1, srv.name, summary)
+		}
+	}
+	return failures
 }
 
 func (m measurement) summary(sc scenario) string {
