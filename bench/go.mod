@@ -5,7 +5,12 @@ go 1.26.0
 require (
 	github.com/lesismal/nbio v1.6.12
 	github.com/panjf2000/gnet/v2 v2.10.0
+	github.com/socketserver-go/socketserver v0.0.0
+	go.uber.org/goleak v1.3.0
 )
+
+// The suite's tests use the repository's test helpers.
+replace github.com/socketserver-go/socketserver => ../
 
 require (
 	github.com/panjf2000/ants/v2 v2.12.1 // indirect

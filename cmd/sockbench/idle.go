@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/netip"
 	"os"
 	"os/exec"
 	"strconv"
@@ -38,8 +37,9 @@ func runIdle(ctx context.Context, cfg *config, progress io.Writer) (*result, err
 	}
 	fmt.Fprintf(progress, "sockbench: holding %d connections for %v\n", o.held, cfg.duration)
 	sleepCtx(ctx, cfg.duration)
-	return &result{URL: cfg.url, Mode: cfg.mode, Conns: cfg.conns, Size: cfg.size, Pipeline: cfg.pipeline,
-		Seconds: time.Since(start).Seconds(), Held: o.held, Errors: int64(o.failed), FirstError: o.firstErr}, nil
+	r := newResult(cfg, time.Since(start))
+	r.Held, r.Errors, r.FirstError = o.held, int64(o.failed), o.firstErr
+	return r, nil
 }
 
 // idleOutcome counts the connections an idle client opened and failed to.
@@ -61,18 +61,11 @@ func (o *idleOutcome) add(p idleOutcome) {
 // addresses rotate over 127.0.0.2–127.0.0.201, so that the ephemeral
 // ports of one source address do not run out.
 func openIdle(network, address string, first, count int, timeout time.Duration) ([]net.Conn, idleOutcome) {
-	spread := false
-	if ap, err := netip.ParseAddrPort(address); err == nil && ap.Addr().Is4() && ap.Addr().IsLoopback() {
-		spread = strings.HasPrefix(network, "tcp")
-	}
+	spread := spreadsSource(network, address)
 	conns := make([]net.Conn, 0, count)
 	var o idleOutcome
 	for i := first; i < first+count; i++ {
-		d := net.Dialer{Timeout: timeout}
-		if spread {
-			d.LocalAddr = &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(2+i%200))}
-		}
-		c, err := d.Dial(network, address)
+		c, err := dialerFrom(spread, i, timeout).Dial(network, address)
 		if err != nil {
 			o.failed++
 			if o.firstErr == "" {

@@ -1,12 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
@@ -19,12 +17,16 @@ import (
 
 // counters are the live totals of a run, shared by its workers.
 type counters struct {
-	requests   atomic.Int64 // replies received and checked
-	errors     atomic.Int64 // failed connections, reads and writes, timeouts included
-	timeouts   atomic.Int64
-	mismatches atomic.Int64 // replies that differ from their request
+	requests   atomic.Int64 // replies received, and right where checked
+	errors     atomic.Int64 // requests and connects lost, timeouts included
+	timeouts   atomic.Int64 // requests unanswered after -timeout or at the end of the run
+	mismatches atomic.Int64 // replies that differ from the expected one
+	sent       atomic.Int64 // bytes
+	received   atomic.Int64 // bytes
 	budget     atomic.Int64 // requests left to send, with -n
 	firstErr   atomic.Pointer[string]
+	// firstMismatch shows the first wrong reply beside the expected one.
+	firstMismatch atomic.Pointer[string]
 }
 
 // latencies is a histogram of latencies in nanoseconds, sharded so that
@@ -65,25 +67,35 @@ func (l *latencies) merged() *hdrhistogram.Histogram {
 
 // A load is one run of echo or churn workers.
 type load struct {
-	cfg   *config
-	c     counters
-	lat   *latencies
-	start time.Time
+	cfg    *config
+	c      counters
+	lat    *latencies
+	spread bool // churn connections come from many source addresses
+	start  time.Time
+	// sendEnd is when -d ends and no request is sent any more; hardEnd,
+	// a little later, is when the replies still in flight stop being
+	// waited for. Both are zero for a run of -n requests without -d.
+	sendEnd, hardEnd time.Time
 	// perConnInterval is the open-loop interval between one connection's
 	// requests, zero for a closed loop.
 	perConnInterval time.Duration
+	sources         atomic.Int64 // churn connections made, to rotate source addresses
 }
 
-// runLoad runs echo or churn workers until -d has passed, -n requests are
-// done, or ctx is cancelled.
+// drain is how long the replies in flight at the end of -d are waited
+// for: a tenth of -d, at least 100ms, at most -timeout.
+func (cfg *config) drain() time.Duration {
+	return min(max(cfg.duration/10, 100*time.Millisecond), cfg.timeout)
+}
+
+// runLoad runs echo or churn workers until -d has passed (and the replies
+// in flight have come or their time is up), -n requests are done, or ctx
+// is cancelled, which cuts every exchange short at once.
 func runLoad(ctx context.Context, cfg *config, progress io.Writer) (*result, error) {
 	l := &load{cfg: cfg, lat: newLatencies(min(cfg.conns, 32))}
+	l.spread = cfg.mode == "churn" && spreadsSource(cfg.network, cfg.address)
 	if cfg.requests > 0 {
 		l.c.budget.Store(cfg.requests)
-	} else {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, cfg.duration)
-		defer cancel()
 	}
 	if cfg.rate > 0 {
 		l.perConnInterval = time.Duration(float64(time.Second) * float64(cfg.conns) / cfg.rate)
@@ -94,6 +106,10 @@ func runLoad(ctx context.Context, cfg *config, progress io.Writer) (*result, err
 	}
 	stopProgress := startProgress(progress, &l.c, cfg)
 	l.start = time.Now()
+	if cfg.duration > 0 {
+		l.sendEnd = l.start.Add(cfg.duration)
+		l.hardEnd = l.sendEnd.Add(cfg.drain())
+	}
 	var wg sync.WaitGroup
 	for id := range cfg.conns {
 		switch {
@@ -122,7 +138,22 @@ func (l *load) probe(ctx context.Context) error {
 	return nil
 }
 
-// take reserves up to n requests of the -n budget; with -d it grants n.
+// sending reports whether new requests may still be sent.
+func (l *load) sending(ctx context.Context) bool {
+	return ctx.Err() == nil && (l.sendEnd.IsZero() || time.Now().Before(l.sendEnd))
+}
+
+// deadline is the time by which the reply to a request sent now must
+// have come: after -timeout, and no later than the end of the run.
+func (l *load) deadline() time.Time {
+	d := time.Now().Add(l.cfg.timeout)
+	if !l.hardEnd.IsZero() && l.hardEnd.Before(d) {
+		return l.hardEnd
+	}
+	return d
+}
+
+// take reserves up to n requests of the -n budget; without -n it grants n.
 func (l *load) take(n int) int {
 	if l.cfg.requests == 0 {
 		return n
@@ -139,42 +170,31 @@ func (l *load) take(n int) int {
 	}
 }
 
-// payloads gives each request distinct content, cheaply: a window that
-// slides over a random buffer.
-type payloads struct {
-	base []byte
-	size int
-	seq  int
-}
-
-func newPayloads(worker, size int) *payloads {
-	r := rand.New(rand.NewPCG(uint64(worker), 0x50c4))
-	base := make([]byte, size+4096)
-	for i := range base {
-		base[i] = byte(r.Uint32())
-	}
-	return &payloads{base: base, size: size}
-}
-
-func (p *payloads) next() []byte {
-	off := (p.seq * 61) % 4096
-	p.seq++
-	return p.base[off : off+p.size]
-}
-
-// dial connects to the server; a Unix datagram client binds a path of its
-// own so that it can be replied to. worker -1 is the probe.
+// dial connects to the server, by the end of the run at the latest; a
+// churn connection to loopback comes from the next source address; a
+// Unix datagram client binds a path of its own so that it can be replied
+// to. worker -1 is the probe.
 func (l *load) dial(ctx context.Context, worker int) (net.Conn, error) {
-	d := net.Dialer{Timeout: l.cfg.timeout}
-	if l.cfg.network != "unixgram" {
-		return d.DialContext(ctx, l.cfg.network, l.cfg.address)
+	if l.cfg.network == "unixgram" {
+		return dialUnixgram(l.cfg.address, worker)
 	}
+	var d *net.Dialer
+	if l.spread {
+		d = dialerFrom(true, int(l.sources.Add(1)), l.cfg.timeout)
+	} else {
+		d = dialerFrom(false, 0, l.cfg.timeout)
+	}
+	d.Deadline = l.hardEnd
+	return d.DialContext(ctx, l.cfg.network, l.cfg.address)
+}
+
+func dialUnixgram(address string, worker int) (net.Conn, error) {
 	dir, err := os.MkdirTemp("", "sockbench")
 	if err != nil {
 		return nil, err
 	}
 	laddr := &net.UnixAddr{Net: "unixgram", Name: filepath.Join(dir, fmt.Sprint(worker+1))}
-	c, err := net.DialUnix("unixgram", laddr, &net.UnixAddr{Net: "unixgram", Name: l.cfg.address})
+	c, err := net.DialUnix("unixgram", laddr, &net.UnixAddr{Net: "unixgram", Name: address})
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, err
@@ -194,77 +214,113 @@ func (c *unixgramClient) Close() error {
 	return err
 }
 
-// over reports whether the run has ended. An I/O cut short by the end of
-// the run is not an error; the network's deadline can fire a moment
-// before the context's own timer marks it done, so the deadline is
-// checked too.
-func (l *load) over(ctx context.Context) bool {
-	if ctx.Err() != nil {
-		return true
-	}
-	deadline, ok := ctx.Deadline()
-	return ok && !time.Now().Before(deadline)
-}
-
-// A session is a worker's connection, made again after a failure.
+// A session is a worker's connection, made again after a failure. If
+// the run is cut short, the connection's I/O is cut short too.
 type session struct {
-	l  *load
-	id int
-	c  net.Conn
+	l    *load
+	id   int
+	c    net.Conn
+	stop func() bool // unregisters the cut-short hook
 }
 
 // conn returns the connection, dialing if there is none; nil once the
 // run is over.
 func (s *session) conn(ctx context.Context) net.Conn {
-	if s.c == nil {
-		s.c = s.l.redial(ctx, s.id)
+	if s.c != nil {
+		return s.c
 	}
-	return s.c
+	c := s.l.redial(ctx, s.id)
+	if c == nil {
+		return nil
+	}
+	s.c = c
+	s.stop = context.AfterFunc(ctx, func() { c.SetDeadline(time.Unix(1, 0)) })
+	return c
+}
+
+// arm sets the connection's deadline. A deadline set just as ctx is
+// cancelled could undo the hook's: the check after it makes the cut stick.
+func (s *session) arm(ctx context.Context, deadline time.Time) {
+	s.c.SetDeadline(deadline)
+	if ctx.Err() != nil {
+		s.c.SetDeadline(time.Unix(1, 0))
+	}
 }
 
 // drop closes the connection, if any, so that the next conn dials anew.
 func (s *session) drop() {
 	if s.c != nil {
+		s.stop()
 		s.c.Close()
 		s.c = nil
 	}
 }
 
 // redial connects, counting each failure and pausing 10ms before the
-// next try, until it succeeds or the run is over (then it returns nil).
+// next try, until it succeeds or no request may be sent any more (then
+// it returns nil).
 func (l *load) redial(ctx context.Context, id int) net.Conn {
-	for {
+	for l.sending(ctx) {
 		c, err := l.dial(ctx, id)
 		if err == nil {
 			return c
 		}
-		if l.over(ctx) {
-			return nil
-		}
-		l.fail(err)
+		l.fail(ctx, err, 1, time.Time{})
 		sleepCtx(ctx, 10*time.Millisecond)
 	}
+	return nil
 }
 
-// fail counts an I/O error, and the timeouts among them.
-func (l *load) fail(err error) {
-	l.c.errors.Add(1)
-	msg := err.Error()
-	l.c.firstErr.CompareAndSwap(nil, &msg)
+// fail counts n requests (or a connect) lost to err, and whether they
+// timed out: unanswered when the run ended counts as a timeout too.
+// Nothing is counted once ctx is cancelled: the run was interrupted.
+// deadline is the one the lost exchange had, zero for a connect.
+func (l *load) fail(ctx context.Context, err error, n int, deadline time.Time) {
+	if ctx.Err() != nil || n == 0 {
+		return
+	}
+	l.c.errors.Add(int64(n))
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
-		l.c.timeouts.Add(1)
+		l.c.timeouts.Add(int64(n))
+		switch {
+		case !deadline.IsZero() && deadline.Equal(l.hardEnd):
+			err = fmt.Errorf("no reply by the end of the run (-d %v, then %v for the replies in flight)", l.cfg.duration, l.cfg.drain())
+		case !deadline.IsZero():
+			err = fmt.Errorf("no reply within -timeout %v", l.cfg.timeout)
+		}
+	}
+	msg := err.Error()
+	l.c.firstErr.CompareAndSwap(nil, &msg)
+}
+
+// judge counts a reply: right (or not checked), with its latency, or a
+// mismatch.
+func (l *load) judge(id int, ok bool, t0 time.Time, got, want []byte) {
+	if ok {
+		l.c.requests.Add(1)
+		l.lat.record(id, time.Since(t0))
+		return
+	}
+	l.c.mismatches.Add(1)
+	if l.c.firstMismatch.Load() == nil {
+		msg := fmt.Sprintf(`got "%s", want "%s"`, excerpt(got), excerpt(want))
+		l.c.firstMismatch.CompareAndSwap(nil, &msg)
 	}
 }
 
 // pace waits for the open-loop send time of a connection's request seq and
 // returns the time latency is measured from: the intended send time, or
-// now for a closed loop.
+// now for a closed loop. It returns false if that time is past the end of
+// -d, or the run is cut short.
 func (l *load) pace(ctx context.Context, seq int) (time.Time, bool) {
 	if l.perConnInterval == 0 {
 		return time.Now(), true
 	}
 	intended := l.start.Add(time.Duration(seq) * l.perConnInterval)
+	if !l.sendEnd.IsZero() && !intended.Before(l.sendEnd) {
+		return time.Time{}, false
+	}
 	if wait := time.Until(intended); wait > 0 {
 		t := time.NewTimer(wait)
 		defer t.Stop()
@@ -277,54 +333,57 @@ func (l *load) pace(ctx context.Context, seq int) (time.Time, bool) {
 	return intended, true
 }
 
+// A batch is the requests a worker sends before reading their replies.
+type batch struct {
+	out   []byte   // the requests, back to back
+	wants [][]byte // each one's expected reply, nil if not checked
+}
+
+func (b *batch) fill(src *source, k int) {
+	b.out, b.wants = b.out[:0], b.wants[:0]
+	for range k {
+		req, want := src.next()
+		b.out = append(b.out, req...)
+		b.wants = append(b.wants, want)
+	}
+}
+
 // streamWorker does round trips of -pipeline requests on one persistent
 // connection, reconnecting after an error.
 func (l *load) streamWorker(ctx context.Context, id int) {
-	size, depth := l.cfg.size, l.cfg.pipeline
-	p := newPayloads(id, size)
-	req := make([]byte, size*depth)
-	reply := make([]byte, size*depth)
-	seq := 0
+	src := newSource(l.cfg, id)
+	rr := newReplyReader(l.cfg.framing, &l.c.received)
+	var b batch
 	sess := session{l: l, id: id}
 	defer sess.drop()
-	for ctx.Err() == nil {
+	for seq := 0; l.sending(ctx); seq++ {
+		if sess.c == nil {
+			src.restart() // a new connection starts from the first pair
+		}
 		c := sess.conn(ctx)
 		if c == nil {
 			return
-		}
-		k := l.take(depth)
-		if k == 0 {
-			return
-		}
-		for j := range k {
-			copy(req[j*size:], p.next())
 		}
 		t0, ok := l.pace(ctx, seq)
 		if !ok {
 			return
 		}
-		seq++
-		c.SetDeadline(time.Now().Add(l.cfg.timeout))
-		n := k * size
-		_, err := c.Write(req[:n])
+		k := l.take(l.cfg.pipeline)
+		if k == 0 {
+			return
+		}
+		b.fill(src, k)
+		deadline := l.deadline()
+		sess.arm(ctx, deadline)
+		_, err := c.Write(b.out)
+		done := 0
 		if err == nil {
-			_, err = io.ReadFull(c, reply[:n])
+			l.c.sent.Add(int64(len(b.out)))
+			done, err = rr.read(c, b.wants, func(ok bool, got, want []byte) { l.judge(id, ok, t0, got, want) })
 		}
 		if err != nil {
-			if !l.over(ctx) {
-				l.fail(err)
-			}
+			l.fail(ctx, err, k-done, deadline)
 			sess.drop()
-			continue
-		}
-		d := time.Since(t0)
-		for j := range k {
-			if !bytes.Equal(reply[j*size:(j+1)*size], req[j*size:(j+1)*size]) {
-				l.c.mismatches.Add(1)
-				continue
-			}
-			l.c.requests.Add(1)
-			l.lat.record(id, d)
 		}
 	}
 }
@@ -333,104 +392,118 @@ func (l *load) streamWorker(ctx context.Context, id int) {
 // socket of its own; after a loss it starts a new socket so that a late
 // reply cannot be taken for the next one.
 func (l *load) datagramWorker(ctx context.Context, id int) {
-	size, depth := l.cfg.size, l.cfg.pipeline
-	p := newPayloads(id, size)
-	sent := make([][]byte, depth)
-	reply := make([]byte, size+1)
-	seq := 0
+	src := newSource(l.cfg, id)
+	reply := make([]byte, 64<<10+1)
+	var b batch
+	reqs := make([][]byte, 0, l.cfg.pipeline)
 	sess := session{l: l, id: id}
 	defer sess.drop()
-	for ctx.Err() == nil {
+	for seq := 0; l.sending(ctx); seq++ {
+		if sess.c == nil {
+			src.restart() // a new connection starts from the first pair
+		}
 		c := sess.conn(ctx)
 		if c == nil {
-			return
-		}
-		k := l.take(depth)
-		if k == 0 {
 			return
 		}
 		t0, ok := l.pace(ctx, seq)
 		if !ok {
 			return
 		}
-		seq++
-		c.SetDeadline(time.Now().Add(l.cfg.timeout))
+		k := l.take(l.cfg.pipeline)
+		if k == 0 {
+			return
+		}
+		b.out, b.wants, reqs = b.out[:0], b.wants[:0], reqs[:0]
+		for range k {
+			req, want := src.next()
+			reqs = append(reqs, req)
+			b.wants = append(b.wants, want)
+		}
+		deadline := l.deadline()
+		sess.arm(ctx, deadline)
 		var err error
-		for j := range k {
-			sent[j] = p.next()
-			if _, err = c.Write(sent[j]); err != nil {
+		for _, req := range reqs {
+			if _, err = c.Write(req); err != nil {
 				break
 			}
+			l.c.sent.Add(int64(len(req)))
 		}
 		// Datagrams may be answered out of order (a server may serve each
-		// on a goroutine of its own): a reply matches any request of the
-		// batch still outstanding.
-		pending := sent[:k]
-		for j := 0; j < k && err == nil; j++ {
+		// on a goroutine of its own): a reply matches any expected reply
+		// of the batch still outstanding.
+		pending, done := b.wants, 0
+		for ; done < k && err == nil; done++ {
 			var n int
 			if n, err = c.Read(reply); err != nil {
 				break
 			}
-			if m := indexOf(pending, reply[:n]); m >= 0 {
-				pending[m] = pending[len(pending)-1]
-				pending = pending[:len(pending)-1]
-				l.c.requests.Add(1)
-				l.lat.record(id, time.Since(t0))
+			l.c.received.Add(int64(n))
+			m := matchDatagram(pending, reply[:n])
+			if m < 0 {
+				l.judge(id, false, t0, reply[:n], pending[0])
 				continue
 			}
-			l.c.mismatches.Add(1)
+			want := pending[m]
+			pending[m] = pending[len(pending)-1]
+			pending = pending[:len(pending)-1]
+			l.judge(id, true, t0, reply[:n], want)
 		}
 		if err != nil {
-			if !l.over(ctx) {
-				l.fail(err)
-			}
+			l.fail(ctx, err, k-done, deadline)
 			sess.drop()
 		}
 	}
 }
 
-// indexOf returns the index of the first element of list equal to p, or -1.
-func indexOf(list [][]byte, p []byte) int {
-	for i, q := range list {
-		if bytes.Equal(q, p) {
+// matchDatagram returns the index in pending of the expected reply p is:
+// an equal one, or else one not checked; -1 if none.
+func matchDatagram(pending [][]byte, p []byte) int {
+	unchecked := -1
+	for i, want := range pending {
+		if want == nil {
+			unchecked = i
+		} else if string(want) == string(p) {
 			return i
 		}
 	}
-	return -1
+	return unchecked
 }
 
 // churnWorker connects, sends one request, reads its reply and closes,
 // again and again; with -rate, at its open-loop times, latency including
 // the connect.
 func (l *load) churnWorker(ctx context.Context, id int) {
-	p := newPayloads(id, l.cfg.size)
-	reply := make([]byte, l.cfg.size)
-	for seq := 0; ctx.Err() == nil && l.take(1) == 1; seq++ {
+	src := newSource(l.cfg, id)
+	rr := newReplyReader(l.cfg.framing, &l.c.received)
+	wants := make([][]byte, 1)
+	for seq := 0; l.sending(ctx); seq++ {
 		t0, ok := l.pace(ctx, seq)
-		if !ok {
+		if !ok || l.take(1) == 0 {
 			return
 		}
-		c := l.redial(ctx, id)
+		sess := session{l: l, id: id}
+		c := sess.conn(ctx)
 		if c == nil {
 			return
 		}
-		req := p.next()
-		c.SetDeadline(time.Now().Add(l.cfg.timeout))
-		_, err := c.Write(req)
-		if err == nil {
-			_, err = io.ReadFull(c, reply)
-		}
-		c.Close()
-		switch {
-		case err != nil:
-			if !l.over(ctx) {
-				l.fail(err)
+		var req []byte
+		req, wants[0] = src.next()
+		deadline := l.deadline()
+		sess.arm(ctx, deadline)
+		var err error
+		if len(req) > 0 {
+			if _, err = c.Write(req); err == nil {
+				l.c.sent.Add(int64(len(req)))
 			}
-		case !bytes.Equal(reply, req):
-			l.c.mismatches.Add(1)
-		default:
-			l.c.requests.Add(1)
-			l.lat.record(id, time.Since(t0))
+		}
+		done := 0
+		if err == nil {
+			done, err = rr.read(c, wants, func(ok bool, got, want []byte) { l.judge(id, ok, t0, got, want) })
+		}
+		sess.drop()
+		if err != nil {
+			l.fail(ctx, err, 1-done, deadline)
 		}
 	}
 }

@@ -1,20 +1,16 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"io"
-	"net"
 	"os"
-	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
 
 	"github.com/socketserver-go/socketserver"
+	"github.com/socketserver-go/socketserver/internal/servetest"
 )
 
 func TestMain(m *testing.M) {
@@ -24,27 +20,12 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// serve starts a socketserver with handler on network and returns its URL.
-func serve(t *testing.T, network string, handler socketserver.Handler) string {
+// serveURL serves handler on network until the test ends and returns the
+// server's URL.
+func serveURL(t *testing.T, network string, handler socketserver.Handler) string {
 	t.Helper()
-	addr := "127.0.0.1:0"
-	if strings.HasPrefix(network, "unix") {
-		dir, err := os.MkdirTemp("", "sb")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { os.RemoveAll(dir) })
-		addr = filepath.Join(dir, "s")
-	}
-	srv := &socketserver.Server{Network: network, Addr: addr, Handler: handler}
-	bound, err := srv.Listen()
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { srv.ListenAndServe(); close(done) }()
-	t.Cleanup(func() { srv.Close(); <-done })
-	return network + "://" + bound.String()
+	_, addr := servetest.RunLocal(t, network, func(s *socketserver.Server) { s.Handler = handler })
+	return network + "://" + addr.String()
 }
 
 var echo = socketserver.HandlerFunc(func(r *socketserver.Request) error {
@@ -55,175 +36,71 @@ var echo = socketserver.HandlerFunc(func(r *socketserver.Request) error {
 func mustParse(t *testing.T, args ...string) *config {
 	t.Helper()
 	cfg, err := parseFlags(args, io.Discard)
+	if err == nil {
+		err = cfg.loadPairs()
+	}
 	if err != nil {
 		t.Fatalf("parseFlags(%q) = %v", args, err)
 	}
 	return cfg
 }
 
-// Every mode, over every transport it supports, completes exactly -n
-// verified requests against an echo server.
-func TestLoadCountsVerifiedRequests(t *testing.T) {
-	for _, tc := range []struct {
-		network string
-		args    []string
-	}{
-		{network: "tcp", args: []string{"-c", "4"}},
-		{network: "tcp", args: []string{"-c", "3", "-pipeline", "16", "-size", "1024"}},
-		{network: "tcp", args: []string{"-c", "4", "-mode", "churn"}},
-		{network: "tcp", args: []string{"-c", "2", "-rate", "20000"}},
-		{network: "unix", args: []string{"-c", "4"}},
-		{network: "unix", args: []string{"-c", "4", "-mode", "churn"}},
-		{network: "udp", args: []string{"-c", "4"}},
-		{network: "udp", args: []string{"-c", "2", "-pipeline", "4"}},
-		{network: "unixgram", args: []string{"-c", "4", "-size", "512"}},
+// The URL is -url or the one argument, with flags on either side of it.
+func TestURLAnywhere(t *testing.T) {
+	for _, args := range [][]string{
+		{"-url", "tcp://127.0.0.1:9999", "-c", "7"},
+		{"tcp://127.0.0.1:9999", "-c", "7"},
+		{"-c", "7", "tcp://127.0.0.1:9999"},
+		{"-mode", "churn", "tcp://127.0.0.1:9999", "-c", "7", "-n", "3"},
+		{"-c", "7", "--", "tcp://127.0.0.1:9999"},
 	} {
-		name := tc.network + " " + strings.Join(tc.args, " ")
-		t.Run(name, func(t *testing.T) {
-			url := serve(t, tc.network, echo)
-			cfg := mustParse(t, append([]string{"-url", url, "-n", "2000"}, tc.args...)...)
-			res, err := run(context.Background(), cfg, io.Discard)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if res.Requests != 2000 || res.Errors != 0 || res.Mismatches != 0 {
-				t.Fatalf("requests %d, errors %d (%s), mismatches %d; want 2000, 0, 0",
-					res.Requests, res.Errors, res.FirstError, res.Mismatches)
-			}
-			if res.LatencyUS == nil || res.LatencyUS.P50 <= 0 || res.LatencyUS.P50 > res.LatencyUS.P99 || res.LatencyUS.P99 > res.LatencyUS.Max {
-				t.Fatalf("latency summary out of order: %+v", res.LatencyUS)
-			}
-		})
-	}
-}
-
-// A server that answers wrongly is caught: every reply is compared with
-// its request.
-func TestMismatchesAreErrors(t *testing.T) {
-	wrong := socketserver.HandlerFunc(func(r *socketserver.Request) error {
-		data, _ := io.ReadAll(r.Reader)
-		if len(data) > 0 {
-			data[len(data)/2] ^= 1 // one flipped bit
-		}
-		_, err := r.Writer.Write(data)
-		return err
-	})
-	for _, network := range []string{"udp", "unixgram"} {
-		url := serve(t, network, wrong)
-		res, err := run(context.Background(), mustParse(t, "-url", url, "-n", "100", "-c", "2"), io.Discard)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if res.Mismatches != 100 || res.Requests != 0 {
-			t.Fatalf("%s: mismatches %d, requests %d; want 100, 0", network, res.Mismatches, res.Requests)
+		cfg := mustParse(t, args...)
+		if cfg.network != "tcp" || cfg.address != "127.0.0.1:9999" || cfg.conns != 7 {
+			t.Errorf("parseFlags(%q) = %s %s -c %d; want tcp 127.0.0.1:9999 -c 7", args, cfg.network, cfg.address, cfg.conns)
 		}
 	}
-	short := socketserver.HandlerFunc(func(r *socketserver.Request) error {
-		buf := make([]byte, 64)
-		io.ReadFull(r.Reader, buf)
-		_, err := r.Writer.Write(bytes.ToUpper(buf))
-		return err
-	})
-	url := serve(t, "tcp", short)
-	res, err := run(context.Background(), mustParse(t, "-url", url, "-n", "50", "-c", "1", "-mode", "churn"), io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.Mismatches+res.Errors != 50 || res.Requests != 0 {
-		t.Fatalf("churn against a wrong server: mismatches %d, errors %d, requests %d", res.Mismatches, res.Errors, res.Requests)
-	}
-}
-
-// With -rate, latency is measured from the intended send time: a server
-// stall shows in every request scheduled during it, not just the one it
-// held (coordinated omission).
-func TestOpenLoopSeesStalls(t *testing.T) {
-	var first atomic.Bool
-	stalling := socketserver.HandlerFunc(func(r *socketserver.Request) error {
-		buf := make([]byte, 64)
-		for {
-			if _, err := io.ReadFull(r.Reader, buf); err != nil {
-				return nil
-			}
-			if first.CompareAndSwap(false, true) {
-				time.Sleep(100 * time.Millisecond) // the stall under test
-			}
-			if _, err := r.Writer.Write(buf); err != nil {
-				return err
-			}
-		}
-	})
-	url := serve(t, "tcp", stalling)
-	// 1000 requests/s on one connection: about 100 are due during the
-	// stall. Closed loop, only one request would see it.
-	res, err := run(context.Background(), mustParse(t, "-url", url, "-n", "400", "-c", "1", "-rate", "1000"), io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.Requests != 400 || res.LatencyUS.P90 < 1000 {
-		t.Fatalf("open loop: %d requests, p90 %.0fµs; want 400 and a p90 showing the 100ms stall", res.Requests, res.LatencyUS.P90)
-	}
-}
-
-// Idle mode holds its connections, over several processes, until its
-// time is up.
-func TestIdleHoldsConnections(t *testing.T) {
-	held := make(chan struct{})
-	var open atomic.Int32
-	hold := socketserver.HandlerFunc(func(r *socketserver.Request) error {
-		if open.Add(1) == 300 {
-			close(held)
-		}
-		io.Copy(io.Discard, r.Reader) // until the client closes
-		return nil
-	})
-	url := serve(t, "tcp", hold)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan *result, 1)
-	go func() {
-		res, err := run(ctx, mustParse(t, "-url", url, "-mode", "idle", "-c", "300", "-procs", "3", "-d", "1m"), io.Discard)
-		if err != nil {
-			t.Error(err)
-		}
-		done <- res
-	}()
-	<-held // the server has all 300
-	cancel()
-	res := <-done
-	if res == nil || res.Held != 300 || res.Errors != 0 {
-		t.Fatalf("idle: %+v; want 300 held, no errors", res)
-	}
-}
-
-// A server that is not there fails at once with a clear error.
-func TestUnreachable(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	_, err = run(context.Background(), mustParse(t, "-url", "tcp://"+addr, "-d", "1s"), io.Discard)
-	if err == nil || !strings.Contains(err.Error(), "cannot reach") {
-		t.Fatalf("run against nothing = %v", err)
+	cfg := mustParse(t, "-mode", "churn", "tcp://127.0.0.1:9999", "-n", "3")
+	if cfg.mode != "churn" || cfg.requests != 3 || cfg.duration != 0 {
+		t.Errorf("flags after the URL: mode %s, -n %d, duration %v; want churn, 3 and no time limit", cfg.mode, cfg.requests, cfg.duration)
 	}
 }
 
 func TestParseFlagsRejects(t *testing.T) {
+	const u = "tcp://127.0.0.1:1"
 	for _, tc := range []struct {
 		args []string
 		want string
 	}{
-		{args: nil, want: "-url is required"},
+		{args: nil, want: "no URL"},
 		{args: []string{"-url", "tcp://x"}, want: "missing :port"},
-		{args: []string{"-url", "tcp://127.0.0.1:1", "-mode", "flood"}, want: `unknown -mode "flood"`},
-		{args: []string{"-url", "tcp://127.0.0.1:1", "-c", "0"}, want: "-c must be at least 1"},
-		{args: []string{"-url", "tcp://127.0.0.1:1", "-size", "0"}, want: "-size must be"},
-		{args: []string{"-url", "tcp://127.0.0.1:1", "-pipeline", "0"}, want: "-pipeline must be"},
-		{args: []string{"-url", "tcp://127.0.0.1:1", "-rate", "10", "-pipeline", "2"}, want: "do not go together"},
-		{args: []string{"-url", "udp://127.0.0.1:1", "-mode", "churn"}, want: "needs a stream transport"},
-		{args: []string{"-url", "tcp://127.0.0.1:1", "-mode", "idle", "-n", "5"}, want: "-n does not apply"},
-		{args: []string{"-url", "tcp://127.0.0.1:1", "stray"}, want: `unexpected argument "stray"`},
+		{args: []string{u, "tcp://127.0.0.1:2"}, want: `more than one URL: "tcp://127.0.0.1:1" and "tcp://127.0.0.1:2"`},
+		{args: []string{"-url", u, "tcp://127.0.0.1:2"}, want: "more than one URL: -url"},
+		{args: []string{u, "stray"}, want: `more than one URL: "tcp://127.0.0.1:1" and "stray"`},
+		{args: []string{u, "-mode", "flood"}, want: `unknown -mode "flood"`},
+		{args: []string{u, "-c", "0"}, want: "-c must be at least 1"},
+		{args: []string{u, "-size", "0"}, want: "-size must be"},
+		{args: []string{u, "-pipeline", "0"}, want: "-pipeline must be"},
+		{args: []string{u, "-rate", "10", "-pipeline", "2"}, want: "do not go together"},
+		{args: []string{"udp://127.0.0.1:1", "-mode", "churn"}, want: "needs a stream transport"},
+		{args: []string{u, "-mode", "idle", "-n", "5"}, want: "-n does not apply"},
+		{args: []string{u, "-mode", "idle", "-request", "x"}, want: "idle mode sends nothing"},
+		{args: []string{u, "-expect", "x"}, want: "-expect needs -request"},
+		{args: []string{u, "-request", "x", "-pairs", "f"}, want: "do not go together"},
+		{args: []string{u, "-request", "x", "-size", "9"}, want: "-size is the size of random requests"},
+		{args: []string{u, "-request", "x", "-expect", ""}, want: "-expect must not be empty"},
+		{args: []string{u, "-request", `x\q`}, want: `-request: unknown escape \q at offset 1`},
+		{args: []string{u, "-request", "x", "-expect", `\x4`}, want: `-expect: \x at offset 0 needs two hex digits`},
+		{args: []string{u, "-request", ""}, want: "only churn mode sends no request"},
+		{args: []string{u, "-mode", "churn", "-request", ""}, want: "give -expect or -reply"},
+		{args: []string{u, "-reply", "lines"}, want: `-reply "lines": want line, any or a byte count`},
+		{args: []string{u, "-reply", "0"}, want: "-reply \"0\""},
+		{args: []string{u, "-reply", "any", "-pipeline", "4"}, want: "-reply any and -pipeline"},
+		{args: []string{u, "-request", "a", "-expect", "abc", "-reply", "2"}, want: "-reply 2 reads 2 bytes, but the expected reply has 3"},
+		{args: []string{u, "-request", "a", "-expect", "A", "-reply", "line"}, want: `does not end with \n`},
+		{args: []string{"udp://127.0.0.1:1", "-reply", "line"}, want: "a reply is one datagram"},
+		{args: []string{u, "-d", "0"}, want: "-d must be positive"},
+		{args: []string{u, "-size", "1048576", "-pipeline", "17"}, want: "-pipeline 17 of 1048576-byte requests is more than 16 MiB"},
+		{args: []string{u, "-request", "x", "-expect", strings.Repeat("y", 1<<20), "-pipeline", "17"}, want: "more than 16 MiB in flight"},
 	} {
 		_, err := parseFlags(tc.args, io.Discard)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -232,17 +109,19 @@ func TestParseFlagsRejects(t *testing.T) {
 	}
 }
 
-// The flag parser never panics, its errors are one line, and what it
-// accepts is a runnable configuration.
-func FuzzParseFlags(f *testing.F) {
-	for _, seed := range []string{
-		"-url\x00tcp://127.0.0.1:9999\x00-c\x0050",
-		"-url\x00udp6://[::1]:0\x00-pipeline\x0016\x00-n\x00100",
-		"-url\x00unix:///tmp/s\x00-mode\x00churn\x00-rate\x00100",
-		"-url\x00tcp://127.0.0.1:1\x00-mode\x00idle\x00-procs\x004\x00-d\x001s",
-	} {
-		f.Add(seed)
+// -n with -d: whichever comes first; -n alone: no time limit.
+func TestCountAndDuration(t *testing.T) {
+	if cfg := mustParse(t, "tcp://127.0.0.1:1", "-n", "5"); cfg.duration != 0 {
+		t.Errorf("-n alone: duration %v, want none", cfg.duration)
 	}
+	if cfg := mustParse(t, "tcp://127.0.0.1:1", "-n", "5", "-d", "2s"); cfg.duration != 2*time.Second || cfg.requests != 5 {
+		t.Errorf("-n 5 -d 2s: %v, %d", cfg.duration, cfg.requests)
+	}
+}
+
+// The flag parser never panics, its errors are one line, and what it
+// accepts is a runnable configuration. Seeds: testdata/fuzz/FuzzParseFlags.
+func FuzzParseFlags(f *testing.F) {
 	f.Fuzz(func(t *testing.T, joined string) {
 		cfg, err := parseFlags(strings.Split(joined, "\x00"), io.Discard)
 		if err != nil {
@@ -253,6 +132,18 @@ func FuzzParseFlags(f *testing.F) {
 		}
 		if cfg.network == "" || cfg.conns < 1 || cfg.size < 1 || cfg.pipeline < 1 || (cfg.duration <= 0 && cfg.requests <= 0) {
 			t.Fatalf("accepted an unrunnable configuration: %+v", cfg)
+		}
+		if cfg.framing.kind == frameAny && cfg.pipeline > 1 {
+			t.Fatalf("accepted -reply any with a pipeline: %+v", cfg)
+		}
+		for _, p := range cfg.pairs {
+			want := cfg.expected(p)
+			if len(p.request) == 0 && (cfg.mode != "churn" || (want == nil && cfg.framing.kind == frameExact)) {
+				t.Fatalf("accepted an empty request it cannot send or answer: %+v", cfg)
+			}
+			if cfg.framing.kind == frameExact && len(want) == 0 {
+				t.Fatalf("accepted a reply of no length: %+v", cfg)
+			}
 		}
 	})
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/csv"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -18,7 +17,7 @@ import (
 var redisTests = []string{"PING_INLINE", "PING_MBULK", "SET", "GET"}
 
 var redisServers = []server{
-	{name: "redis-server", command: func(_, _ string, port, _ int) []string {
+	{name: "redis-server", needs: []string{"redis-server"}, command: func(_, _ string, port, _ int) []string {
 		return []string{"redis-server", "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "",
 			"--appendonly", "no", "--protected-mode", "no", "--loglevel", "warning", "--daemonize", "no"}
 	}},
@@ -43,51 +42,74 @@ func redisArgs(port int, requests int) []string {
 		"-P", "16", "-c", "50", "-n", strconv.Itoa(requests), "-q", "--csv"}
 }
 
-// runRedis measures every Redis server for the given rounds, interleaved.
-func (b *bench) runRedis(rounds, requests int) (map[string][]redisRound, error) {
-	if _, err := exec.LookPath("redis-benchmark"); err != nil {
-		return nil, fmt.Errorf("redis-benchmark is not installed (Debian's redis-tools): %w", err)
+// redisSection is the real redis-benchmark against the real redis-server
+// and examples/respserver.
+func redisSection() *section {
+	return &section{key: "redis", title: "Redis protocol: redis-benchmark against redis-server",
+		needs: []string{"redis-benchmark"}, servers: redisServers,
+		run: func(b *bench, contenders []server) (string, map[string]string, error) {
+			requests := 1_000_000
+			if b.quick {
+				requests = 100_000
+			}
+			started := time.Now()
+			results := map[string][]redisRound{}
+			failures := b.interleave("redis", contenders, func(srv server) (string, error) {
+				rr, err := b.redisRound(srv, requests)
+				if err != nil {
+					return "", err
+				}
+				results[srv.name] = append(results[srv.name], rr)
+				return fmt.Sprintf("PING %s  SET %s  GET %s req/s  CPU %.2f ms/1k req",
+					num(rr.rps["PING_MBULK"]), num(rr.rps["SET"]), num(rr.rps["GET"]), rr.cpuPer1k), nil
+			})
+			return redisMarkdown(contenders, results, requests, time.Since(started)), failures, nil
+		}}
+}
+
+// redisRound measures one round of redis-benchmark against srv.
+func (b *bench) redisRound(srv server, requests int) (redisRound, error) {
+	r, port, err := b.start(srv, "tcp", 50)
+	if err != nil {
+		return redisRound{}, err
 	}
-	results := map[string][]redisRound{}
-	for round := range rounds {
-		for _, srv := range redisServers {
-			r, port, err := b.start(srv, scenario{network: "tcp"})
-			if err != nil {
-				return nil, err
-			}
-			cpu0, _ := b.cpuSeconds(r.pid())
-			args := b.pinned(1, redisArgs(port, requests))
-			out, err := exec.Command(args[0], args[1:]...).Output()
-			cpu1, _ := b.cpuSeconds(r.pid())
-			r.stop()
-			if err != nil {
-				return nil, fmt.Errorf("%s: redis-benchmark: %v %s", srv.name, err, stderrOf(err))
-			}
-			rr := redisRound{rps: map[string]float64{}, cpuPer1k: (cpu1 - cpu0) * 1000 / float64(len(redisTests)*requests) * 1000}
-			recs, err := csv.NewReader(strings.NewReader(string(out))).ReadAll()
-			if err != nil {
-				return nil, fmt.Errorf("%s: redis-benchmark output: %v", srv.name, err)
-			}
-			for _, rec := range recs[1:] {
-				if v, err := strconv.ParseFloat(rec[1], 64); err == nil {
-					rr.rps[rec[0]] = v
-				}
-			}
-			for _, t := range redisTests {
-				if rr.rps[t] == 0 {
-					return nil, fmt.Errorf("%s: no %s result in %q", srv.name, t, out)
-				}
-			}
-			results[srv.name] = append(results[srv.name], rr)
-			fmt.Fprintf(os.Stderr, "suite: redis         round %d  %-24s PING %s  SET %s  GET %s req/s  CPU %.2f ms/1k req\n", round+1, srv.name,
-				num(rr.rps["PING_MBULK"]), num(rr.rps["SET"]), num(rr.rps["GET"]), rr.cpuPer1k)
+	defer r.stop()
+	cpu0, err := treeCPU(r.pid(), b.clkTck)
+	if err != nil {
+		return redisRound{}, err
+	}
+	args := b.pinned(1, redisArgs(port, requests))
+	out, err := exec.Command(args[0], args[1:]...).Output()
+	if err != nil {
+		return redisRound{}, fmt.Errorf("redis-benchmark: %v %s", err, stderrOf(err))
+	}
+	cpu1, err := treeCPU(r.pid(), b.clkTck)
+	if err != nil {
+		return redisRound{}, err
+	}
+	rr := redisRound{rps: map[string]float64{}, cpuPer1k: (cpu1 - cpu0) * 1000 / float64(len(redisTests)*requests) * 1000}
+	recs, err := csv.NewReader(strings.NewReader(string(out))).ReadAll()
+	if err != nil || len(recs) == 0 {
+		return redisRound{}, fmt.Errorf("redis-benchmark output %q: %v", out, err)
+	}
+	for _, rec := range recs[1:] {
+		if len(rec) < 2 {
+			continue
+		}
+		if v, err := strconv.ParseFloat(rec[1], 64); err == nil {
+			rr.rps[rec[0]] = v
 		}
 	}
-	return results, nil
+	for _, t := range redisTests {
+		if rr.rps[t] == 0 {
+			return redisRound{}, fmt.Errorf("no %s result in %q", t, out)
+		}
+	}
+	return rr, nil
 }
 
 // redisMarkdown is the report's section for the Redis comparison.
-func redisMarkdown(res map[string][]redisRound, requests int, elapsed time.Duration) string {
+func redisMarkdown(contenders []server, res map[string][]redisRound, requests int, elapsed time.Duration) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "## Redis protocol: redis-benchmark against redis-server\n\n")
 	fmt.Fprintf(&b, "`%s` (each server pinned like the others; %s in all): "+
@@ -110,7 +132,7 @@ func redisMarkdown(res map[string][]redisRound, requests int, elapsed time.Durat
 		}
 		return spreadOf(ms, throughput)
 	}
-	for _, srv := range redisServers {
+	for _, srv := range contenders {
 		if len(res[srv.name]) == 0 {
 			continue
 		}

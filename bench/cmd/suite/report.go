@@ -9,45 +9,53 @@ import (
 	"time"
 )
 
-// A report is the result of a run, rendered as Markdown and SVG.
+// A report is the result of a run, rendered as Markdown and SVG. It can
+// be rendered at any point of the run: the sections not yet run are left
+// out.
 type report struct {
-	redis     string // the Redis comparison's section, if it ran
-	scenarios []scenario
-	results   map[string]map[string][]measurement // scenario → server → rounds
-	failures  map[string]map[string]string        // scenario → server → why it failed
-	rounds    int
-	duration  time.Duration
-	pinned    bool
-	elapsed   time.Duration
-	machine   string
-	command   string
+	b        *bench
+	outcomes []*outcome
+	started  time.Time
+	machine  string
+	command  string
 }
 
-// failed counts the servers that failed a scenario.
+// failed counts the contenders and sections that failed.
 func (r *report) failed() int {
 	n := 0
-	for _, f := range r.failures {
-		n += len(f)
+	for _, o := range r.outcomes {
+		n += len(o.failures)
+		if o.failed != "" {
+			n++
+		}
 	}
 	return n
 }
 
-// failureNotes lists the servers that failed a scenario, under its table.
-func (r *report) failureNotes(b *strings.Builder, key string) {
-	for _, srv := range servers {
-		if why := r.failures[key][srv.name]; why != "" {
-			fmt.Fprintf(b, "- **%s failed**: %s\n", srv.name, strings.ReplaceAll(why, "\n", " "))
+// notes are the lines under a section's table: the contenders that did
+// not run, those that failed, and the section's own failure.
+func (o *outcome) notes() []string {
+	notes := slices.Clone(o.absent)
+	for _, srv := range o.sec.servers {
+		if why := o.failures[srv.name]; why != "" {
+			notes = append(notes, fmt.Sprintf("**%s failed**: %s", srv.name, oneLine(why)))
 		}
 	}
-	if len(r.failures[key]) > 0 {
-		fmt.Fprintln(b)
+	if o.failed != "" {
+		notes = append(notes, "**The section failed**: "+oneLine(o.failed))
 	}
+	return notes
 }
+
+func oneLine(s string) string { return strings.ReplaceAll(strings.TrimSpace(s), "\n", " ") }
 
 // spread is the median and range of one figure over the rounds.
 type spread struct{ med, lo, hi float64 }
 
 func spreadOf(ms []measurement, f func(measurement) float64) spread {
+	if len(ms) == 0 {
+		return spread{med: math.NaN(), lo: math.NaN(), hi: math.NaN()}
+	}
 	v := make([]float64, len(ms))
 	for i, m := range ms {
 		v[i] = f(m)
@@ -61,7 +69,7 @@ func spreadOf(ms []measurement, f func(measurement) float64) spread {
 }
 
 func (s spread) String() string {
-	if s.lo == s.hi {
+	if s.lo == s.hi || math.IsNaN(s.med) {
 		return num(s.med)
 	}
 	return fmt.Sprintf("%s (%s–%s)", num(s.med), num(s.lo), num(s.hi))
@@ -70,6 +78,8 @@ func (s spread) String() string {
 // num prints a figure with three significant digits, thousands grouped.
 func num(v float64) string {
 	switch a := math.Abs(v); {
+	case math.IsNaN(v):
+		return "–"
 	case a >= 1000:
 		s := fmt.Sprintf("%.0f", v)
 		var b strings.Builder
@@ -97,18 +107,18 @@ func ratio(a, b float64) string {
 	return fmt.Sprintf("%.2f×", a/b)
 }
 
-// median returns the median of a figure of server in scenario, or NaN.
-func (r *report) median(sc, srv string, f func(measurement) float64) float64 {
-	ms := r.results[sc][srv]
-	if len(ms) == 0 {
-		return math.NaN()
-	}
-	return spreadOf(ms, f).med
+// median returns the median of a figure of server in a load section, or
+// NaN.
+func (b *bench) median(sc, srv string, f func(measurement) float64) float64 {
+	return spreadOf(b.results[sc][srv], f).med
 }
 
 func throughput(m measurement) float64 { return m.Throughput }
 func cpu(m measurement) float64        { return m.CPUPer1k }
-func idleKiB(m measurement) float64    { return m.IdleRSS }
+func idleKiB(m measurement) float64    { return m.IdleKiB }
+func peakMiB(m measurement) float64    { return m.PeakMiB }
+func p50(m measurement) float64        { return m.P50 }
+func p99(m measurement) float64        { return m.P99 }
 
 func (r *report) markdown() string {
 	var b strings.Builder
@@ -117,95 +127,149 @@ func (r *report) markdown() string {
 		"socketserver and a minimal single-threaded C epoll server (the floor: the kernel's own cost), "+
 		"on the same loads in one run.\n\n")
 	fmt.Fprintf(&b, "- Machine: %s.\n", r.machine)
-	fmt.Fprintf(&b, "- Command: `%s` (%s in all).\n", strings.TrimSpace(r.command), r.elapsed.Round(time.Second))
+	fmt.Fprintf(&b, "- Command: `%s` (%s in all).\n", strings.TrimSpace(r.command), time.Since(r.started).Round(time.Second))
 	pin := "not pinned (taskset missing or one CPU)"
-	if r.pinned {
+	if r.b.pin {
 		pin = "the server on CPU 0, the load generator (`sockbench`) on CPU 1, with `taskset`; so every server has one core"
 	}
 	fmt.Fprintf(&b, "- Method: each figure is the median of %d rounds (min–max in brackets), the servers interleaved "+
-		"round by round; each load runs %v against a freshly started server; %s. Server CPU time comes from "+
-		"`/proc/PID/stat` (the whole process group, reaped children included), so a client-bound run still "+
-		"compares servers by their cost per request. Every reply is checked byte for byte.\n",
-		r.rounds, r.duration, pin)
+		"round by round; each load runs %v against a freshly started server; %s. A server's CPU time and memory are "+
+		"those of its whole process tree (the process started and all its descendants, such as prefork's workers "+
+		"and forked children): CPU from `/proc/PID/stat` of each, reaped children included, so a client-bound run "+
+		"still compares servers by their cost per request; memory as the sum of their proportional set sizes "+
+		"(PSS, `/proc/PID/smaps_rollup`), so that pages processes share count once; peak memory is sampled every "+
+		"200 ms; the memory an idle connection costs is the growth of the anonymous part (heap and stacks; file pages "+
+		"do not grow with connections, and their share moves with unrelated processes). Every reply is checked byte for byte. Churn clients connect from 127.0.0.2–201, as from many "+
+		"machines, so that TIME_WAIT does not run the client out of ports.\n",
+		r.b.rounds, r.b.duration, pin)
 	fmt.Fprintf(&b, "- Who runs what: `socketserver/sync` and `python/forking` serve one connection at a time or a "+
 		"bounded set of processes, so they sit out the loads that hold many connections; `socketserver/pool` is "+
 		"sized to the connections of each load.\n\n")
 	fmt.Fprintf(&b, "![throughput, CPU per request and latency](benchmarks.svg)\n\n")
 	r.headlines(&b)
-	for _, sc := range r.scenarios {
-		fmt.Fprintf(&b, "## %s\n\n", sc.title)
-		if sc.idle > 0 {
-			fmt.Fprintf(&b, "| server | RSS per idle connection, KiB | peak RSS, MiB | vs go-net | vs gnet |\n|---|---:|---:|---:|---:|\n")
-			for _, srv := range servers {
-				ms := r.results[sc.key][srv.name]
-				if len(ms) == 0 {
-					continue
-				}
-				kib := r.median(sc.key, srv.name, idleKiB)
-				fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", srv.name, spreadOf(ms, idleKiB),
-					spreadOf(ms, func(m measurement) float64 { return m.PeakRSS }).String(),
-					ratio(kib, r.median(sc.key, "go-net", idleKiB)), ratio(kib, r.median(sc.key, "gnet", idleKiB)))
-			}
-			fmt.Fprintf(&b, "\nAt this rate, 1,000,000 idle connections would cost the goroutine mode about %s GiB of server memory, "+
-				"the event mode about %s GiB (plus, for either, the kernel's own socket memory).\n\n",
-				num(r.median(sc.key, "socketserver/goroutine", idleKiB)*1e6/(1<<20)),
-				num(r.median(sc.key, "socketserver/event", idleKiB)*1e6/(1<<20)))
-			r.failureNotes(&b, sc.key)
+	for _, o := range r.outcomes {
+		switch {
+		case o.skipped != "":
+			fmt.Fprintf(&b, "## %s\n\nNot run: %s.\n\n", o.sec.title, o.skipped)
 			continue
+		case o.markdown == "" && o.failed == "":
+			continue // not run yet
 		}
-		fmt.Fprintf(&b, "| server | requests/s | p50 µs | p99 µs | CPU ms / 1,000 req | peak RSS MiB | req/s vs go-net / gnet | CPU vs go-net / gnet | errors |\n")
-		fmt.Fprintf(&b, "|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
-		for _, srv := range servers {
-			ms := r.results[sc.key][srv.name]
+		b.WriteString(o.markdown)
+		if o.markdown == "" {
+			fmt.Fprintf(&b, "## %s\n\n", o.sec.title)
+		}
+		if notes := o.notes(); len(notes) > 0 {
+			fmt.Fprintf(&b, "- %s\n\n", strings.Join(notes, "\n- "))
+		}
+	}
+	return b.String()
+}
+
+// loadMarkdown is a load section: its table, its failures, and the
+// kernel counters that moved during its loads.
+func loadMarkdown(bn *bench, sc scenario, contenders []server, results map[string][]measurement) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "## %s\n\n", sc.title)
+	if sc.idle > 0 {
+		fmt.Fprintf(&b, "| server | KiB per idle connection | memory with all held, MiB | vs go-net | vs gnet |\n|---|---:|---:|---:|---:|\n")
+		for _, srv := range contenders {
+			ms := results[srv.name]
 			if len(ms) == 0 {
 				continue
 			}
-			tp, c := r.median(sc.key, srv.name, throughput), r.median(sc.key, srv.name, cpu)
-			var errs int64
-			for _, m := range ms {
-				errs += m.Errors
-			}
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s / %s | %s / %s | %d |\n", srv.name,
-				spreadOf(ms, throughput), num(spreadOf(ms, func(m measurement) float64 { return m.P50 }).med),
-				num(spreadOf(ms, func(m measurement) float64 { return m.P99 }).med), spreadOf(ms, cpu),
-				num(spreadOf(ms, func(m measurement) float64 { return m.PeakRSS }).med),
-				ratio(tp, r.median(sc.key, "go-net", throughput)), ratio(tp, r.median(sc.key, "gnet", throughput)),
-				ratio(c, r.median(sc.key, "go-net", cpu)), ratio(c, r.median(sc.key, "gnet", cpu)), errs)
+			kib := bn.median(sc.key, srv.name, idleKiB)
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", srv.name, spreadOf(ms, idleKiB), spreadOf(ms, peakMiB),
+				ratio(kib, bn.median(sc.key, "go-net", idleKiB)), ratio(kib, bn.median(sc.key, "gnet", idleKiB)))
 		}
 		fmt.Fprintln(&b)
-		r.failureNotes(&b, sc.key)
+		goroutine, event := bn.median(sc.key, "socketserver/goroutine", idleKiB), bn.median(sc.key, "socketserver/event", idleKiB)
+		if !math.IsNaN(goroutine) && !math.IsNaN(event) {
+			fmt.Fprintf(&b, "At this rate, 1,000,000 idle connections would cost the goroutine mode about %s GiB of server memory, "+
+				"the event mode about %s GiB (plus, for either, the kernel's own socket memory).\n\n",
+				num(goroutine*1e6/(1<<20)), num(event*1e6/(1<<20)))
+		}
+		return b.String()
 	}
-	b.WriteString(r.redis)
+	fmt.Fprintf(&b, "| server | requests/s | p50 µs | p99 µs | CPU ms / 1,000 req | peak memory MiB | req/s vs go-net / gnet | CPU vs go-net / gnet | errors |\n")
+	fmt.Fprintf(&b, "|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	kernel := map[string]int64{}
+	for _, srv := range contenders {
+		ms := results[srv.name]
+		if len(ms) == 0 {
+			continue
+		}
+		tp, c := bn.median(sc.key, srv.name, throughput), bn.median(sc.key, srv.name, cpu)
+		var errs int64
+		for _, m := range ms {
+			errs += m.Errors
+			for k, v := range m.Kernel {
+				kernel[k] += v
+			}
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s / %s | %s / %s | %d |\n", srv.name,
+			spreadOf(ms, throughput), num(spreadOf(ms, p50).med), num(spreadOf(ms, p99).med), spreadOf(ms, cpu),
+			num(spreadOf(ms, peakMiB).med),
+			ratio(tp, bn.median(sc.key, "go-net", throughput)), ratio(tp, bn.median(sc.key, "gnet", throughput)),
+			ratio(c, bn.median(sc.key, "go-net", cpu)), ratio(c, bn.median(sc.key, "gnet", cpu)), errs)
+	}
+	fmt.Fprintln(&b)
+	if note := counterNote(kernel); note != "" {
+		fmt.Fprintf(&b, "Kernel TCP counters that moved during these loads (the whole machine's, other programs included): %s.\n\n", note)
+	}
 	return b.String()
 }
 
 // headlines lists the goroutine mode's ratios to the plain net server and
-// to gnet, and the C floor's.
+// to gnet, and the C floor's, for the load sections that ran.
 func (r *report) headlines(b *strings.Builder) {
-	fmt.Fprintf(b, "## Headlines\n\n")
-	for _, sc := range r.scenarios {
+	var lines []string
+	for _, o := range r.outcomes {
+		sc, ok := scenarioOf(o.sec.key)
+		if !ok || len(r.b.results[sc.key]) == 0 {
+			continue
+		}
+		bn := r.b
 		if sc.idle > 0 {
-			ours := r.median(sc.key, "socketserver/goroutine", idleKiB)
-			fmt.Fprintf(b, "- %s: socketserver/goroutine %s KiB per connection (go-net %s, gnet %s).\n", sc.title,
-				num(ours), num(r.median(sc.key, "go-net", idleKiB)), num(r.median(sc.key, "gnet", idleKiB)))
+			if math.IsNaN(bn.median(sc.key, "socketserver/goroutine", idleKiB)) {
+				continue
+			}
+			lines = append(lines, fmt.Sprintf("- %s: socketserver/goroutine %s KiB per connection (go-net %s, gnet %s).", sc.title,
+				num(bn.median(sc.key, "socketserver/goroutine", idleKiB)), num(bn.median(sc.key, "go-net", idleKiB)), num(bn.median(sc.key, "gnet", idleKiB))))
 			continue
 		}
 		best := "socketserver/goroutine"
 		if !sc.persistent {
 			best = "socketserver/sync"
 			for _, name := range []string{"socketserver/goroutine", "socketserver/pool"} {
-				if r.median(sc.key, name, throughput) > r.median(sc.key, best, throughput) {
+				if bn.median(sc.key, name, throughput) > bn.median(sc.key, best, throughput) || math.IsNaN(bn.median(sc.key, best, throughput)) {
 					best = name
 				}
 			}
 		}
-		tp, c := r.median(sc.key, best, throughput), r.median(sc.key, best, cpu)
-		fmt.Fprintf(b, "- %s: %s at %s req/s, %s the requests/s of go-net and %s of gnet, at %s and %s their CPU per request; the C floor uses %s of ours.\n",
-			sc.title, best, num(tp), ratio(tp, r.median(sc.key, "go-net", throughput)), ratio(tp, r.median(sc.key, "gnet", throughput)),
-			ratio(c, r.median(sc.key, "go-net", cpu)), ratio(c, r.median(sc.key, "gnet", cpu)),
-			ratio(r.median(sc.key, "c-epoll", cpu), c))
+		tp, c := bn.median(sc.key, best, throughput), bn.median(sc.key, best, cpu)
+		if math.IsNaN(tp) {
+			continue // none of ours ran
+		}
+		lines = append(lines, fmt.Sprintf("- %s: %s at %s req/s, %s the requests/s of go-net and %s of gnet, at %s and %s their CPU per request; the C floor uses %s of ours.",
+			sc.title, best, num(tp), ratio(tp, bn.median(sc.key, "go-net", throughput)), ratio(tp, bn.median(sc.key, "gnet", throughput)),
+			ratio(c, bn.median(sc.key, "go-net", cpu)), ratio(c, bn.median(sc.key, "gnet", cpu)),
+			ratio(bn.median(sc.key, "c-epoll", cpu), c)))
 	}
-	fmt.Fprintln(b)
+	if len(lines) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "## Headlines\n\n%s\n\n", strings.Join(lines, "\n"))
+}
+
+// scenarioOf finds the scenario of a load section.
+func scenarioOf(key string) (scenario, bool) {
+	for _, sc := range append(slices.Clone(scenarios), quickScenarios...) {
+		if sc.key == key {
+			return sc, true
+		}
+	}
+	return scenario{}, false
 }
 
 // A bar is one labelled row of a panel, with one or two values.
@@ -254,36 +318,36 @@ func (r *report) svg() string {
 		panels = append(panels, p.String())
 		y = row + 16
 	}
+	bn := r.b
 	if sc, ok := r.firstLoad(); ok {
 		var tp, c []bar
 		for _, srv := range servers {
-			if len(r.results[sc.key][srv.name]) == 0 {
+			if len(bn.results[sc.key][srv.name]) == 0 {
 				continue
 			}
-			tp = append(tp, bar{srv.name, []float64{r.median(sc.key, srv.name, throughput)}})
-			c = append(c, bar{srv.name, []float64{r.median(sc.key, srv.name, cpu)}})
+			tp = append(tp, bar{srv.name, []float64{bn.median(sc.key, srv.name, throughput)}})
+			c = append(c, bar{srv.name, []float64{bn.median(sc.key, srv.name, cpu)}})
 		}
 		add(sc.title+": requests per second (higher is better)", nil, tp)
 		add(sc.title+": server CPU ms per 1,000 requests (lower is better)", nil, c)
 	}
 	var lat []bar
 	for _, srv := range servers {
-		if len(r.results["pingpong"][srv.name]) == 0 {
+		if len(bn.results["pingpong"][srv.name]) == 0 {
 			continue
 		}
-		p50 := r.median("pingpong", srv.name, func(m measurement) float64 { return m.P50 })
-		p99 := r.median("pingpong", srv.name, func(m measurement) float64 { return m.P99 })
-		lat = append(lat, bar{srv.name, []float64{p50, p99}})
+		lat = append(lat, bar{srv.name, []float64{bn.median("pingpong", srv.name, p50), bn.median("pingpong", srv.name, p99)}})
 	}
 	add("Ping-pong latency, µs (lower is better)", []string{"p50", "p99"}, lat)
 	return fmt.Sprintf(`<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif">`+"\n"+
 		`<rect width="100%%" height="100%%" fill="white"/>`+"\n%s</svg>\n", width, y+10, strings.Join(panels, ""))
 }
 
-// firstLoad is the first throughput scenario of the run.
+// firstLoad is the first throughput scenario of the run with results.
 func (r *report) firstLoad() (scenario, bool) {
-	for _, sc := range r.scenarios {
-		if sc.idle == 0 && sc.network == "tcp" && sc.persistent {
+	for _, o := range r.outcomes {
+		sc, ok := scenarioOf(o.sec.key)
+		if ok && sc.idle == 0 && sc.network == "tcp" && sc.persistent && len(r.b.results[sc.key]) > 0 {
 			return sc, true
 		}
 	}

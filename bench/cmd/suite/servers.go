@@ -7,14 +7,19 @@ import (
 	"strconv"
 )
 
-// A server is one contender: how to start it on a port, and which
-// scenarios it can take part in.
+// A server is one contender: how to start it on a port, what it needs,
+// and which scenarios it can take part in. Adding one to servers (or to
+// another section's list) is all a new contender takes; if it is built
+// here, add its build step too.
 type server struct {
 	name string
 	// command returns the command line serving network ("tcp" or "udp")
 	// on port, for a scenario with conns persistent connections.
 	command func(bin, network string, port, conns int) []string
-	udp     bool
+	// needs are the programs it runs, besides what the suite builds: a
+	// missing one skips it, with a note in the report.
+	needs []string
+	udp   bool
 	// persistent is false for servers that serve one connection at a
 	// time, or a bounded number of processes: they sit out the scenarios
 	// that hold many connections open.
@@ -66,41 +71,61 @@ var servers = []server{
 	{name: "nbio", persistent: true, command: func(bin, _ string, port, _ int) []string {
 		return []string{filepath.Join(bin, "nbioecho"), "-addr", fmt.Sprintf("127.0.0.1:%d", port)}
 	}},
-	{name: "python/threading", persistent: true, command: func(bin, _ string, port, _ int) []string {
+	{name: "python/threading", needs: []string{"python3"}, persistent: true, command: func(bin, _ string, port, _ int) []string {
 		return []string{"python3", filepath.Join(bin, "pyecho.py"), "threading", strconv.Itoa(port)}
 	}},
-	{name: "python/forking", forking: true, command: func(bin, _ string, port, _ int) []string {
+	{name: "python/forking", needs: []string{"python3"}, forking: true, command: func(bin, _ string, port, _ int) []string {
 		return []string{"python3", filepath.Join(bin, "pyecho.py"), "forking", strconv.Itoa(port)}
 	}},
-	{name: "python/udp", udp: true, command: func(bin, _ string, port, _ int) []string {
+	{name: "python/udp", needs: []string{"python3"}, udp: true, command: func(bin, _ string, port, _ int) []string {
 		return []string{"python3", filepath.Join(bin, "pyecho.py"), "udp", strconv.Itoa(port)}
 	}},
-	{name: "c-epoll", udp: true, persistent: true, command: func(bin, network string, port, _ int) []string {
+	{name: "c-epoll", needs: []string{"gcc"}, udp: true, persistent: true, command: func(bin, network string, port, _ int) []string {
 		return []string{filepath.Join(bin, "cecho"), network, strconv.Itoa(port)}
 	}},
 }
 
-// build compiles every server and sockbench into bin. root is the
-// repository, bench its bench module.
-func build(root, bench, bin string) error {
-	steps := [][]string{
-		// Static, as fork mode's children start faster without the dynamic
-		// loader (see README, "Fork and prefork").
-		{root, "env", "CGO_ENABLED=0", "go", "build", "-o", filepath.Join(bin, "sockserve"), "./cmd/sockserve"},
-		{root, "env", "CGO_ENABLED=0", "go", "build", "-o", filepath.Join(bin, "forkecho"), "./examples/forkecho"},
-		{root, "go", "build", "-o", filepath.Join(bin, "sockbench"), "./cmd/sockbench"},
-		{root, "go", "build", "-o", filepath.Join(bin, "respserver"), "./examples/respserver"},
-		{bench, "go", "build", "-o", filepath.Join(bin, "netecho"), "./servers/netecho"},
-		{bench, "go", "build", "-o", filepath.Join(bin, "gnetecho"), "./servers/gnetecho"},
-		{bench, "go", "build", "-o", filepath.Join(bin, "nbioecho"), "./servers/nbioecho"},
-		{bench, "gcc", "-O2", "-Wall", "-o", filepath.Join(bin, "cecho"), "servers/cecho/cecho.c"},
-		{bench, "cp", "servers/pyecho/pyecho.py", filepath.Join(bin, "pyecho.py")},
+// A buildStep makes one binary in bin; dir is "root" (the repository)
+// or "bench" (its bench module).
+type buildStep struct {
+	dir   string
+	needs []string // programs it runs besides go: skipped if missing
+	args  []string
+}
+
+// buildSteps build every server and sockbench. Static, as fork mode's
+// children start faster without the dynamic loader (see README, "Fork
+// and prefork").
+func buildSteps(bin string) []buildStep {
+	out := func(name string) string { return filepath.Join(bin, name) }
+	return []buildStep{
+		{dir: "root", args: []string{"env", "CGO_ENABLED=0", "go", "build", "-o", out("sockserve"), "./cmd/sockserve"}},
+		{dir: "root", args: []string{"env", "CGO_ENABLED=0", "go", "build", "-o", out("forkecho"), "./examples/forkecho"}},
+		{dir: "root", args: []string{"go", "build", "-o", out("sockbench"), "./cmd/sockbench"}},
+		{dir: "root", args: []string{"go", "build", "-o", out("respserver"), "./examples/respserver"}},
+		{dir: "bench", args: []string{"go", "build", "-o", out("netecho"), "./servers/netecho"}},
+		{dir: "bench", args: []string{"go", "build", "-o", out("gnetecho"), "./servers/gnetecho"}},
+		{dir: "bench", args: []string{"go", "build", "-o", out("nbioecho"), "./servers/nbioecho"}},
+		{dir: "bench", needs: []string{"gcc"}, args: []string{"gcc", "-O2", "-Wall", "-o", out("cecho"), "servers/cecho/cecho.c"}},
+		{dir: "bench", args: []string{"cp", "servers/pyecho/pyecho.py", out("pyecho.py")}},
 	}
-	for _, s := range steps {
-		cmd := exec.Command(s[1], s[2:]...)
-		cmd.Dir = s[0]
+}
+
+// build runs the build steps whose programs are there; a step that fails
+// is a broken tree, and an error. root is the repository, bench its bench
+// module.
+func build(root, bench, bin string) error {
+	for _, s := range buildSteps(bin) {
+		if missing(s.needs) != "" {
+			continue // its contenders are skipped, with the reason
+		}
+		cmd := exec.Command(s.args[0], s.args[1:]...)
+		cmd.Dir = root
+		if s.dir == "bench" {
+			cmd.Dir = bench
+		}
 		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("%v: %v\n%s", s[1:], err, out)
+			return fmt.Errorf("%v: %v\n%s", s.args, err, out)
 		}
 	}
 	return nil
