@@ -410,7 +410,7 @@ func TestEventShutdownFlushesOutput(t *testing.T) {
 		}},
 		Mode: socketserver.Event{Loops: 1, MaxOutput: 2 * size},
 	}
-	addr, served := serveInBackground(t, srv)
+	addr, served := servetest.Background(t, srv)
 	c := servetest.Dial(t, addr)
 	c.Write([]byte("go\n"))
 	<-queued
@@ -455,7 +455,7 @@ func TestEventShutdownAnswersWhatArrived(t *testing.T) {
 		EventHandler: &eventFuncs{open: func(*socketserver.EventConn) { arrived <- struct{}{} }, data: upperLines},
 		Mode:         socketserver.Event{Loops: 3},
 	}
-	addr, served := serveInBackground(t, srv)
+	addr, served := servetest.Background(t, srv)
 	conns := make([]net.Conn, clients)
 	for i := range conns {
 		conns[i] = servetest.Dial(t, addr)
@@ -491,7 +491,7 @@ func TestEventShutdownForcesAtDeadline(t *testing.T) {
 		},
 		Mode: socketserver.Event{Loops: 1},
 	}
-	addr, served := serveInBackground(t, srv)
+	addr, served := servetest.Background(t, srv)
 	c := servetest.Dial(t, addr)
 	c.Write([]byte("x"))
 	servetest.WaitUntil(t, "the request arrived", func() bool { return srv.Stats().BytesIn == 1 })
@@ -677,7 +677,7 @@ func TestEventLifecycleFromCallback(t *testing.T) {
 				}
 				return len(in)
 			}}
-			addr, served := serveInBackground(t, srv)
+			addr, served := servetest.Background(t, srv)
 			c := servetest.Dial(t, addr)
 			c.Write([]byte("hi\n"))
 			if err := <-returned; err != nil {
@@ -770,20 +770,6 @@ func TestEventUnnamedUnixgramClient(t *testing.T) {
 	}
 }
 
-// serveInBackground listens and serves srv, for a test that ends the
-// serving itself (start's cleanup would Close it): the returned channel
-// gets ListenAndServe's result.
-func serveInBackground(t *testing.T, srv *socketserver.Server) (net.Addr, <-chan error) {
-	t.Helper()
-	addr, err := srv.Listen()
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.ListenAndServe() }()
-	return addr, served
-}
-
 // greeter says "ok" to each connection and keeps it open.
 type greeter struct{ socketserver.EventHandlerBase }
 
@@ -830,5 +816,108 @@ func TestEventRefusesWrapConn(t *testing.T) {
 		WrapConn: func(c net.Conn) (net.Conn, error) { return c, nil }}
 	if err := srv.ListenAndServe(); !errors.Is(err, socketserver.ErrUnsupported) {
 		t.Errorf("WrapConn in Event mode: ListenAndServe = %v, want ErrUnsupported", err)
+	}
+}
+
+// A handler that stops taking requests while its output is high is offered
+// the rest as the output drains: a pipeline of any depth is answered, and
+// the queued output stays bounded by the handler's own limit.
+func TestEventPipelineResumesAsOutputDrains(t *testing.T) {
+	const (
+		requests = 400
+		reply    = 8 << 10
+		limit    = 64 << 10
+	)
+	var most atomic.Int64
+	big := bytes.Repeat([]byte("r"), reply-1)
+	srv := &socketserver.Server{
+		Addr: "127.0.0.1:0",
+		Mode: socketserver.Event{Loops: 1},
+		EventHandler: &eventFuncs{data: func(c *socketserver.EventConn, in []byte) int {
+			consumed := 0
+			for consumed < len(in) && in[consumed] == 'g' && c.Buffered() < limit {
+				c.Write(big)
+				c.Write([]byte("\n"))
+				consumed++
+			}
+			if b := int64(c.Buffered()); b > most.Load() {
+				most.Store(b)
+			}
+			return consumed
+		}},
+	}
+	addr := servetest.Serve(t, srv)
+	c := servetest.Dial(t, addr)
+	c.Write(bytes.Repeat([]byte("g"), requests)) // the whole pipeline at once
+	buf := make([]byte, reply)
+	for i := range requests {
+		if _, err := io.ReadFull(c, buf); err != nil || buf[reply-1] != '\n' {
+			t.Fatalf("reply %d: %v", i, err)
+		}
+		if i%50 == 0 {
+			time.Sleep(time.Millisecond) // a slow reader: the output backs up
+		}
+	}
+	if m := most.Load(); m > limit+reply {
+		t.Errorf("queued output reached %d bytes, past the handler's limit %d", m, limit+reply)
+	}
+}
+
+// A connection that ends with input left unconsumed (a reset, or
+// Shutdown's deadline) gives its handler that input once more, with
+// InputClosed, before OnClose: the last chance to handle it.
+func TestEventLastInputOnAbnormalEnd(t *testing.T) {
+	type last struct {
+		in     string
+		closed bool
+	}
+	for _, how := range []string{"reset", "deadline"} {
+		t.Run(how, func(t *testing.T) {
+			lastData := make(chan last, 4)
+			closed := make(chan struct{})
+			srv := &socketserver.Server{
+				Addr: "127.0.0.1:0",
+				Mode: socketserver.Event{Loops: 1},
+				EventHandler: &eventFuncs{
+					data: func(c *socketserver.EventConn, in []byte) int {
+						if c.InputClosed() {
+							lastData <- last{in: string(in), closed: true}
+						}
+						return upperLines(c, in)
+					},
+					close: func(*socketserver.EventConn, error) { close(closed) },
+				},
+			}
+			addr, served := servetest.Background(t, srv)
+			c := servetest.Dial(t, addr)
+			c.Write([]byte("done\nhalf a li"))
+			got := make([]byte, len("DONE\n"))
+			if _, err := io.ReadFull(c, got); err != nil || string(got) != "DONE\n" {
+				t.Fatalf("got %q, %v", got, err)
+			}
+			servetest.WaitUntil(t, "the input arrived", func() bool { return srv.Stats().BytesIn == int64(len("done\nhalf a li")) })
+			switch how {
+			case "reset":
+				c.(*net.TCPConn).SetLinger(0)
+				c.Close()
+			case "deadline":
+				ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+				defer cancel()
+				if err := srv.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
+					t.Errorf("Shutdown = %v, want DeadlineExceeded: the half line holds the connection", err)
+				}
+			}
+			<-closed
+			select {
+			case l := <-lastData:
+				if l.in != "half a li" {
+					t.Errorf("last OnData had %q, want %q", l.in, "half a li")
+				}
+			default:
+				t.Error("no last OnData with InputClosed before OnClose")
+			}
+			srv.Close()
+			<-served
+		})
 	}
 }

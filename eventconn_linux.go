@@ -34,6 +34,9 @@ type connImpl struct {
 	preamble bool // waiting for Event.Preamble to be satisfied
 	counted  bool // counted against MaxConnsPerIP
 	rawEOF   bool // the socket reached EOF (inEOF follows once the layer's input is read)
+	// awaitDrain: OnData left input unconsumed with output queued; it is
+	// called again once the output drains to LowWater.
+	awaitDrain bool
 
 	// With Event.Layer: the raw connection under it, and the handshake
 	// under way.
@@ -310,7 +313,8 @@ func (l *eventLoop) deliver(c *EventConn, in []byte) {
 		return
 	}
 	n = min(max(n, 0), len(data))
-	switch rest := data[n:]; {
+	rest := data[n:]
+	switch {
 	case len(rest) == 0:
 		if ci.bufs != nil {
 			ci.bufs.in = ci.bufs.in[:0]
@@ -324,7 +328,39 @@ func (l *eventLoop) deliver(c *EventConn, in []byte) {
 		b := l.bufsFor(c)
 		b.in = append(b.in[:0], rest...) // copy: overlapping is fine
 	}
+	ci.awaitDrain = len(rest) > 0 && ci.pending() > 0
 	l.afterCallback(c)
+	if l.drained {
+		l.closeIfIdle(c)
+	}
+}
+
+// kept returns how much input c holds unconsumed.
+func (ci *connImpl) kept() int {
+	if ci.bufs == nil {
+		return 0
+	}
+	return len(ci.bufs.in)
+}
+
+// closeIfIdle closes c gracefully, during a shutdown, once it holds no
+// incomplete request: no input kept unconsumed, none waiting unread in the
+// kernel. A connection that holds some goes on being read, to complete
+// it, until Shutdown's deadline.
+func (l *eventLoop) closeIfIdle(c *EventConn) {
+	ci := &c.impl
+	if ci.state != stateOpen || ci.handshaking || ci.preamble || ci.kept() > 0 ||
+		(ci.paused && unreadBytes(ci.fd) > 0) {
+		return
+	}
+	if !ci.heard && l.nowNano < ci.since+int64(newConnGrace) {
+		l.schedule(c) // its first request may be on its way: see deadline
+		return
+	}
+	if ci.pipe != nil && ci.pipe.buffered() {
+		return // the layer has input to decrypt
+	}
+	l.beginClose(c, nil)
 }
 
 // afterCallback acts on what a callback did to c: a limit it passed, or
@@ -415,10 +451,12 @@ func (l *eventLoop) flushDirty() {
 // moves c on: reading paused or resumed, the close finished.
 func (l *eventLoop) flush(c *EventConn) {
 	ci := &c.impl
+	wrote := false
 	for ci.pending() > 0 {
 		b := ci.bufs
 		n, err := unix.Write(ci.fd, b.out[b.head:])
 		if n > 0 {
+			wrote = true
 			b.head += n
 			l.bytesOut += int64(n)
 			ci.lastOut = l.nowNano
@@ -448,6 +486,16 @@ func (l *eventLoop) flush(c *EventConn) {
 			if ci.state == stateClosed {
 				return
 			}
+		}
+	}
+	if ci.awaitDrain && wrote && ci.pending() <= l.e.cfg.lowWater() && ci.state == stateOpen {
+		// OnData stopped taking input while output was queued: the
+		// output has drained, so offer it the rest again. (Only after
+		// progress: a handler waiting for more input is not spun.)
+		ci.awaitDrain = false
+		l.deliver(c, nil)
+		if ci.state == stateClosed {
+			return
 		}
 	}
 	if ci.state == stateClosing && ci.pending() == 0 && c.jobs.Load() == 0 {
@@ -543,6 +591,11 @@ func (l *eventLoop) closeNow(c *EventConn, err error) {
 		l.s.releaseIP(ip)
 	}
 	l.wheel.Stop(&ci.timer)
+	if ci.opened && !ci.inEOF && !ci.closedByUser && ci.kept() > 0 {
+		// The last chance to handle an incomplete request, as at EOF.
+		ci.inEOF = true
+		l.callData(c, ci.bufs.in)
+	}
 	l.releaseBufs(c, true)
 	if err != nil && !ci.reported && !errors.Is(err, ErrAbortHandler) && !errors.Is(err, net.ErrClosed) {
 		l.s.report(c.remote, err)
@@ -570,6 +623,9 @@ func (l *eventLoop) deadline(c *EventConn) (time.Time, func() error) {
 	}
 	switch ci.state {
 	case stateOpen:
+		if l.drained && !ci.heard {
+			consider(ci.since, newConnGrace, func() error { return errNothingCame })
+		}
 		if ci.preamble {
 			d := l.e.cfg.preambleTimeout()
 			consider(ci.since, d, func() error { return timeoutError("no complete preamble", d) })
@@ -602,6 +658,10 @@ func (l *eventLoop) deadline(c *EventConn) (time.Time, func() error) {
 	}
 	return time.Unix(0, at), why
 }
+
+// errNothingCame is the reason a connection that sent nothing is closed,
+// gracefully, once Shutdown's grace for new connections is over.
+var errNothingCame = errors.New("socketserver: no request before shutdown")
 
 // timeoutError is a timeout of Event mode: a net.Error whose Timeout is
 // true, matching os.ErrDeadlineExceeded.

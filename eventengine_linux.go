@@ -208,6 +208,15 @@ func (e *eventEngine) release() {
 	}
 }
 
+// arrived ends what inTransit counted: a connection adopted by its loop,
+// or closed on the way. The last one of a shutdown wakes the loops, one of
+// which may be waiting for it alone before it returns.
+func (e *eventEngine) arrived() {
+	if e.inTransit.Add(-1) == 0 && e.draining.Load() {
+		e.wakeAll()
+	}
+}
+
 // pick chooses the loop for a new connection.
 func (e *eventEngine) pick() *eventLoop {
 	if len(e.loops) == 1 {

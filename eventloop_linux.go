@@ -140,7 +140,7 @@ func (l *eventLoop) run() {
 		l.serviceListener()
 		l.flushDirty()
 		l.flushStats()
-		if l.drained && l.nconns.Load() == 0 && l.e.inTransit.Load() == 0 {
+		if l.drained && l.nconns.Load() == 0 && l.e.inTransit.Load() == 0 && l.pfd < 0 {
 			break
 		}
 	}
@@ -258,7 +258,7 @@ func (l *eventLoop) takeMail() {
 func (l *eventLoop) handleMail(m mail) {
 	if m.kind == mailAdopt {
 		l.adopt(m.fd, m.sa)
-		l.e.inTransit.Add(-1)
+		l.e.arrived()
 		return
 	}
 	c := m.c
@@ -302,8 +302,7 @@ func (l *eventLoop) startDrain() {
 		l.lfd, l.e.lfd = -1, -1
 	}
 	if l.pfd >= 0 {
-		l.p.Remove(l.pfd)
-		l.pfd = -1
+		l.readPackets() // what the kernel queued is served; then the socket is let go
 	}
 	l.resumeAt = time.Time{}
 	for _, c := range l.conns {
@@ -314,10 +313,10 @@ func (l *eventLoop) startDrain() {
 }
 
 // drainConn reads and handles what a connection's client has already sent,
-// then closes it gracefully.
+// then closes it gracefully unless it holds an incomplete request.
 func (l *eventLoop) drainConn(c *EventConn) {
 	ci := &c.impl
-	if ci.handshaking {
+	if ci.handshaking || ci.preamble {
 		return // drained once open
 	}
 	if ci.pipe != nil {
@@ -328,9 +327,7 @@ func (l *eventLoop) drainConn(c *EventConn) {
 			break
 		}
 	}
-	if ci.state == stateOpen {
-		l.beginClose(c, nil)
-	}
+	l.closeIfIdle(c)
 }
 
 // closeAll closes every connection at once, for Close.
@@ -355,7 +352,7 @@ func (l *eventLoop) finish() {
 		if m.kind == mailAdopt {
 			unix.Close(m.fd)
 			l.s.stats.activeConns.Add(-1)
-			l.e.inTransit.Add(-1)
+			l.e.arrived()
 		}
 	}
 }
@@ -414,7 +411,7 @@ func (l *eventLoop) accept() {
 		e.inTransit.Add(1)
 		if e.draining.Load() || l.s.overLimit() {
 			unix.Close(fd) // accepted by the kernel after Shutdown began, or over MaxConns
-			e.inTransit.Add(-1)
+			e.arrived()
 			continue
 		}
 		l.s.stats.activeConns.Add(1)
@@ -422,13 +419,13 @@ func (l *eventLoop) accept() {
 		target := e.pick()
 		if target == l {
 			l.adopt(fd, sa)
-			e.inTransit.Add(-1)
+			e.arrived()
 			continue
 		}
 		if target.post(mail{kind: mailAdopt, fd: fd, sa: sa}) != nil {
 			unix.Close(fd)
 			l.s.stats.activeConns.Add(-1)
-			e.inTransit.Add(-1)
+			e.arrived()
 		}
 	}
 }
@@ -448,7 +445,11 @@ func (l *eventLoop) expire(t *timewheel.Timer[*EventConn]) {
 		l.wheel.Schedule(t, at)
 		return
 	}
-	l.closeNow(c, why())
+	if err := why(); err != errNothingCame {
+		l.closeNow(c, err)
+		return
+	}
+	l.closeIfIdle(c)
 }
 
 // The callbacks run through these functions, which recover panics and

@@ -20,6 +20,12 @@ func (l *eventLoop) readPackets() {
 		if err != nil {
 			switch err {
 			case unix.EAGAIN:
+				if l.drained {
+					// Shutdown: what was queued is served; let go of
+					// the socket (Go functions may still reply on it).
+					l.p.Remove(l.pfd)
+					l.pfd = -1
+				}
 			case unix.EINTR:
 				continue
 			default:

@@ -47,7 +47,7 @@ func startFork(t *testing.T, mode, network string) *forkServer {
 	fs := &forkServer{Server: srv, errs: make(chan error, 1000)}
 	srv.Logger = servetest.Logger(t)
 	srv.HandleError = func(remote net.Addr, err error) { fs.errs <- err }
-	fs.addr, fs.served = serveInBackground(t, srv)
+	fs.addr, fs.served = servetest.Background(t, srv)
 	t.Cleanup(func() {
 		srv.Close()
 		if err := <-fs.served; !errors.Is(err, socketserver.ErrServerClosed) {

@@ -183,14 +183,18 @@ func TestShutdownForcesAtDeadline(t *testing.T) {
 				Handler: socketserver.HandlerFunc(func(r *socketserver.Request) error {
 					ctx := r.Context()
 					started <- struct{}{}
-					_, err := r.Reader.ReadByte() // the client never sends
+					// Half a line: a request under way, which Shutdown
+					// waits for (an idle read would end with io.EOF).
+					_, err := r.Reader.ReadBytes('\n')
 					<-ctx.Done()
 					ended <- err
 					return nil
 				})}
 			addr := servetest.Serve(t, srv)
 			c := servetest.Dial(t, addr)
+			c.Write([]byte("half a line"))
 			<-started
+			servetest.WaitUntil(t, "the half line arrived", func() bool { return srv.Stats().BytesIn > 0 })
 			ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 			defer cancel()
 			if err := srv.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {

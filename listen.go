@@ -196,7 +196,7 @@ func (s *Server) listen() (*trackedSocket, error) {
 			ln.Close()
 			return nil, err
 		}
-		return &trackedSocket{ln: ln}, nil
+		return &trackedSocket{ln: ln, owned: true}, nil
 	case "unix", "unixpacket":
 		return s.listenUnix(ctx, lc, network)
 	case "udp", "udp4", "udp6":
@@ -204,7 +204,7 @@ func (s *Server) listen() (*trackedSocket, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &trackedSocket{pc: pc}, nil
+		return &trackedSocket{pc: pc, owned: true}, nil
 	case "unixgram":
 		return s.listenUnixgram(ctx, lc)
 	}

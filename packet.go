@@ -23,19 +23,36 @@ func (s *Server) ServePacket(pc net.PacketConn) error {
 
 // readLoop is ServePacket's body: read, admit, dispatch.
 func (s *Server) readLoop(t *trackedSocket) error {
+	// The loop holds the server until its requests are done: a graceful
+	// Shutdown waits while it serves what the socket had queued.
+	if !s.hold() {
+		return ErrServerClosed
+	}
+	defer s.unhold()
 	ex := s.mode().newExecutor(s, t.pc.LocalAddr())
 	defer ex.wait()
 	local := t.pc.LocalAddr()
 	var pause time.Duration
+	draining := false
 	for {
-		// A graceful Shutdown waits for the read in progress: a datagram
-		// it returns is served (see admitReceived).
-		if !s.holdReceive() {
-			return ErrServerClosed
+		if draining {
+			// Shutdown: serve the datagrams the kernel has queued, until
+			// none is. (The deadline is a safety net: another process
+			// sharing the socket may take the one seen.)
+			if queued, ok := datagramQueued(t.pc); ok && !queued {
+				return ErrServerClosed
+			}
+			t.pc.SetReadDeadline(time.Now().Add(drainPoll))
 		}
 		r, err := s.readRequest(t.pc, local, ex.daemon())
 		if err != nil {
-			s.unhold()
+			if t.stopped.Load() && isTimeout(err) && s.state.Load() == serverShutdown {
+				if draining {
+					return ErrServerClosed
+				}
+				draining = true
+				continue
+			}
 			if err := s.afterFailure("read", local, err, t.stopped.Load(), &pause); err != nil {
 				return err
 			}
@@ -43,17 +60,22 @@ func (s *Server) readLoop(t *trackedSocket) error {
 		}
 		pause = 0
 		if r == nil {
-			s.unhold()
 			continue // dropped and reported
 		}
 		if !s.admitReceived(r) {
 			s.pools.putPacket(r.pbuf)
+			s.stats.unserved.Add(1)
 			return ErrServerClosed
 		}
 		r.setState(StateNew)
 		ex.run(r)
 	}
 }
+
+// drainPoll bounds each read of a datagram socket once Shutdown began:
+// where the queue cannot be looked at, a socket that stays empty for that
+// long counts as drained.
+const drainPoll = 50 * time.Millisecond
 
 // readRequest reads one datagram. It returns a nil request, and no error,
 // for a datagram it dropped and reported.

@@ -12,6 +12,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"sync"
+	"sync/atomic"
 )
 
 // A Request is one request being served: a stream connection, or one
@@ -58,16 +59,17 @@ type Request struct {
 	PacketConn net.PacketConn
 
 	srv       *Server
-	event     *EventConn    // Event mode: the connection
-	daemon    bool          // not waited for by Shutdown and Close
-	checked   bool          // verified already, by the server of a Fork child
-	raw       net.Conn      // the accepted connection, under any wrapping
-	countedIP netip.Addr    // counted against MaxConnsPerIP
-	aborted   bool          // the handler returned ErrAbortHandler
-	sc        *statsConn    // stream: Conn with timeouts and counting
-	bw        *bufio.Writer // stream with WriteBufferSize
-	dio       *datagramIO   // datagram reader and reply
-	pbuf      *[]byte       // datagram buffer, from the pool
+	event     *EventConn                // Event mode: the connection
+	daemon    bool                      // not waited for by Shutdown and Close
+	checked   bool                      // verified already, by the server of a Fork child
+	raw       net.Conn                  // the accepted connection, under any wrapping
+	countedIP netip.Addr                // counted against MaxConnsPerIP
+	aborted   bool                      // the handler returned ErrAbortHandler
+	sc        *statsConn                // stream: Conn with timeouts and counting
+	reading   atomic.Pointer[statsConn] // sc, for Shutdown to end an idle read
+	bw        *bufio.Writer             // stream with WriteBufferSize
+	dio       *datagramIO               // datagram reader and reply
+	pbuf      *[]byte                   // datagram buffer, from the pool
 
 	ctxMu  sync.Mutex
 	ctx    context.Context // made on first use: most handlers never ask
@@ -153,7 +155,11 @@ func (r *Request) setState(st ConnState) {
 //go:noinline
 func (s *Server) serveRequest(r *Request) {
 	defer s.endRequest(r) // even if the handler calls runtime.Goexit
-	if s.state.Load() != serverClosed && s.admitted(r) {
+	if s.state.Load() == serverClosed {
+		s.stats.unserved.Add(1) // closed before its turn came
+		return
+	}
+	if s.admitted(r) {
 		s.runHandler(r)
 	}
 }

@@ -265,6 +265,7 @@ type trackedSocket struct {
 	err     error
 	stopped atomic.Bool // a graceful stop asked the read loop to end
 	ev      engine      // Event mode's engine serving the socket, or nil
+	owned   bool        // bound by Listen: no other process shares it
 }
 
 // An engine serves a socket by means of its own, as Event mode's loops and
@@ -281,6 +282,15 @@ func (t *trackedSocket) close() error {
 		t.ev.close()
 	}
 	return t.closeSocket()
+}
+
+// countUnserved counts, as unserved, the datagrams still queued in a
+// datagram socket the server is forced to close. Only a socket of its own:
+// on a shared one, another process may still serve them.
+func (t *trackedSocket) countUnserved(s *Server) {
+	if t.pc != nil && t.owned {
+		s.stats.unserved.Add(int64(discardQueued(t.pc)))
+	}
 }
 
 // closeSocket closes the listener or packet conn, once.
@@ -375,6 +385,19 @@ func (s *Server) drain(ctx context.Context) error {
 	}
 }
 
+// ShuttingDown returns a channel that is closed when Shutdown or Close
+// begins. A handler that serves several requests on one connection, or a
+// long conversation, can watch it to end at a good moment: between two
+// requests. (A handler waiting to read the next request with nothing
+// buffered needs nothing of the kind: Shutdown ends that read with
+// io.EOF.) Safe from any goroutine.
+func (s *Server) ShuttingDown() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.initLocked()
+	return s.done
+}
+
 // Close closes the server at once: listeners, datagram sockets and every
 // connection are closed and request contexts cancelled. Then, unless the
 // mode is Goroutine{Daemon: true}, it waits for running handlers to return
@@ -411,6 +434,11 @@ func (s *Server) beginShutdown(st int32) {
 	if s.listened != nil {
 		s.listened.stop()
 	}
+	for r := range s.conns {
+		if sc := r.reading.Load(); sc != nil {
+			sc.interrupt() // a handler waiting for a new request: nothing to wait for
+		}
+	}
 }
 
 // closeListened closes the socket Listen opened, if nobody served it.
@@ -437,6 +465,7 @@ func (s *Server) force() error {
 	}
 	var err error
 	for t := range s.listeners {
+		t.countUnserved(s)
 		if cerr := t.close(); cerr != nil && err == nil {
 			err = cerr
 		}
@@ -490,24 +519,22 @@ func (s *Server) admit(r *Request) bool {
 	return true
 }
 
-// admitReceived registers a request that a serving loop's receive
-// returned, the receive having been counted by hold. Such a request is
-// served even if a graceful Shutdown began while the receive ran: the
-// kernel and the loop have taken it, and on a socket other processes
-// share (Prefork, restarts) no other server would. The hold becomes the
-// request's. It fails only once the server is closed.
+// admitReceived registers a request that a serving loop received. The
+// loop holds the server while it runs, so Shutdown cannot finish between
+// the receive and this call. Such a request is served even if a graceful
+// Shutdown began while the receive ran: the kernel and the loop have taken
+// it, and on a socket other processes share (Prefork, restarts) no other
+// server would. It fails only once the server is closed.
 func (s *Server) admitReceived(r *Request) bool {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.state.Load() == serverClosed {
-		s.mu.Unlock()
-		s.unhold()
 		return false
 	}
-	s.registerLocked(r)
-	s.mu.Unlock()
-	if r.daemon {
-		s.unhold() // daemon requests are not waited for
+	if !r.daemon {
+		s.waited.Add(1)
 	}
+	s.registerLocked(r)
 	return true
 }
 
@@ -536,8 +563,8 @@ func (s *Server) release(r *Request) {
 }
 
 // hold counts work that Shutdown and Close must wait for, other than a
-// request: an event engine, a Fork executor's children, a serving loop's
-// accept or read in progress. It fails once the server is shutting down.
+// request: a serving loop, an event engine, a Fork executor's children.
+// It fails once the server is shutting down.
 func (s *Server) hold() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -545,17 +572,6 @@ func (s *Server) hold() bool {
 		return false
 	}
 	s.waited.Add(1)
-	return true
-}
-
-// holdReceive is hold for a serving loop's accept or read, without the
-// lock: it runs once per connection or datagram.
-func (s *Server) holdReceive() bool {
-	s.waited.Add(1)
-	if s.shuttingDown() {
-		s.unhold()
-		return false
-	}
 	return true
 }
 

@@ -23,3 +23,7 @@ func relisten(net.Listener, int) error {
 }
 
 func isRetryableErrno(error) bool { return false }
+
+func discardQueued(net.PacketConn) int { return 0 }
+
+func datagramQueued(net.PacketConn) (queued, ok bool) { return false, false }

@@ -60,6 +60,67 @@ func relisten(ln net.Listener, backlog int) error {
 	return lerr
 }
 
+// discardQueued reads and drops the datagrams queued in pc's socket, at
+// most 65536 of them, without waiting, and returns how many there were.
+func discardQueued(pc net.PacketConn) int {
+	sc, ok := pc.(syscall.Conn)
+	if !ok {
+		return 0
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return 0
+	}
+	n := 0
+	rc.Read(func(fd uintptr) bool {
+		var b [1]byte
+		for n < 1<<16 {
+			_, _, err := unix.Recvfrom(int(fd), b[:], unix.MSG_DONTWAIT|unix.MSG_TRUNC)
+			if err == unix.EINTR {
+				continue
+			}
+			if err != nil {
+				break
+			}
+			n++
+		}
+		return true // done: never wait
+	})
+	return n
+}
+
+// datagramQueued reports whether a datagram waits in pc's socket, and
+// whether it could tell.
+func datagramQueued(pc net.PacketConn) (queued, ok bool) {
+	sc, isSC := pc.(syscall.Conn)
+	if !isSC {
+		return false, false
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return false, false
+	}
+	var perr error
+	err = rc.Control(func(fd uintptr) {
+		var b [1]byte
+		for {
+			_, _, perr = unix.Recvfrom(int(fd), b[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
+			if perr != unix.EINTR {
+				return
+			}
+		}
+	})
+	switch {
+	case err != nil:
+		return false, false
+	case perr == nil:
+		return true, true
+	case perr == unix.EAGAIN:
+		return false, true
+	}
+	return true, true // an error to report: let the read see it
+}
+
 // isRetryableErrno reports whether an accept or read error is transient:
 // out of descriptors or memory, or a connection aborted before accept.
 func isRetryableErrno(err error) bool {

@@ -13,6 +13,7 @@ type Stats struct {
 	OverIPLimit   int64 // connections closed at once for passing MaxConnsPerIP
 	Errors        int64 // errors and panics reported to HandleError
 	Truncated     int64 // datagrams dropped for exceeding MaxPacketSize
+	Unserved      int64 // requests taken but not served: closed by Close or at Shutdown's deadline before their turn (datagrams still queued in the socket, connections waiting for a worker)
 	BytesIn       int64 // bytes read from clients through Reader, and datagram bytes
 	BytesOut      int64 // bytes written to clients through Writer and SendTo
 }
@@ -22,6 +23,7 @@ type counters struct {
 	activeConns, totalConns     atomic.Int64
 	activePackets, totalPackets atomic.Int64
 	rejected, errors, truncated atomic.Int64
+	unserved                    atomic.Int64
 	overLimit, overIPLimit      atomic.Int64
 	bytesIn, bytesOut           atomic.Int64
 }
@@ -40,6 +42,7 @@ func (s *Server) Stats() Stats {
 		OverIPLimit:   c.overIPLimit.Load(),
 		Errors:        c.errors.Load(),
 		Truncated:     c.truncated.Load(),
+		Unserved:      c.unserved.Load(),
 		BytesIn:       c.bytesIn.Load(),
 		BytesOut:      c.bytesOut.Load(),
 	}

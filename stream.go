@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -78,18 +79,19 @@ func (s *Server) newEngine(t *trackedSocket) (engine, error) {
 
 // acceptLoop is Serve's body: accept, admit, dispatch.
 func (s *Server) acceptLoop(l net.Listener) error {
+	// The loop holds the server until its requests are done: a graceful
+	// Shutdown waits for the accept in progress, and serves the
+	// connection it returns (see admitReceived).
+	if !s.hold() {
+		return ErrServerClosed
+	}
+	defer s.unhold()
 	ex := s.mode().newExecutor(s, l.Addr())
 	defer ex.wait()
 	var pause time.Duration
 	for {
-		// A graceful Shutdown waits for the accept in progress: a
-		// connection it returns is served (see admitReceived).
-		if !s.holdReceive() {
-			return ErrServerClosed
-		}
 		c, err := l.Accept()
 		if err != nil {
-			s.unhold()
 			if err := s.afterFailure("accept", l.Addr(), err, false, &pause); err != nil {
 				return err
 			}
@@ -98,7 +100,6 @@ func (s *Server) acceptLoop(l net.Listener) error {
 		pause = 0
 		if s.overLimit() {
 			c.Close()
-			s.unhold()
 			continue
 		}
 		r := s.newStreamRequest(c, ex.daemon())
@@ -200,7 +201,8 @@ func (s *Server) prepareIO(r *Request) {
 		r.Writer = &r.dio.reply
 		return
 	}
-	r.sc = &statsConn{Conn: r.Conn, srv: s}
+	r.sc = &statsConn{Conn: r.Conn, raw: r.raw, srv: s, bufSize: s.readBufferSize(), accepted: time.Now()}
+	r.reading.Store(r.sc)
 	if s.FirstByteTimeout > 0 {
 		r.sc.firstBy = time.Now().Add(s.FirstByteTimeout)
 	}
@@ -274,7 +276,9 @@ func (s *Server) closeConn(r *Request) {
 // Writer: counted, with per-operation timeouts and an idle timer.
 type statsConn struct {
 	net.Conn
+	raw     net.Conn // the accepted connection, under any WrapConn
 	srv     *Server
+	bufSize int // the Reader's: a Read of at least this much means it holds nothing
 	idle    *idleTimer
 	firstBy time.Time // FirstByteTimeout's deadline, until a byte came
 
@@ -282,14 +286,86 @@ type statsConn struct {
 	// short (a timeout, a reset) cannot be answered any more, so later
 	// reads and writes fail with it at once.
 	broken atomic.Pointer[error]
+
+	// waiting is set while the handler waits for a new request: a Read
+	// with nothing held in the Reader. Shutdown ends such a read (setting
+	// interrupted, then a deadline in the past), unless input arrived.
+	// A connection that has not sent a byte yet is given newConnGrace
+	// from its acceptance: its first request may be on its way.
+	waiting     atomic.Bool
+	interrupted atomic.Bool
+	heard       atomic.Bool // a byte came
+	accepted    time.Time
 }
 
+// newConnGrace is how long Shutdown waits for the first byte of a
+// connection accepted just before it, whose client has had no time to
+// send its request yet (net/http waits 5s for such a connection).
+const newConnGrace = 2 * time.Second
+
 // Read reads from the connection within ReadTimeout (and, until the first
-// byte, FirstByteTimeout), counting the bytes.
+// byte, FirstByteTimeout), counting the bytes. Once the server shuts down,
+// a read for a new request, with nothing held in the Reader and nothing
+// waiting in the kernel, returns io.EOF: the connection is idle, and
+// closes as net/http closes its idle connections.
 func (c *statsConn) Read(p []byte) (int, error) {
 	if err := c.broken.Load(); err != nil {
 		return 0, *err
 	}
+	idle := len(p) >= c.bufSize
+	if !idle {
+		c.setReadDeadline()
+		return c.read(p)
+	}
+	// The order matters: waiting is set, then the deadline, then the
+	// server's state is read, while Shutdown sets its state, then reads
+	// waiting and sets its deadline: one of the two sees the other.
+	c.waiting.Store(true)
+	defer c.waiting.Store(false)
+	for {
+		c.setReadDeadline()
+		if c.srv.shuttingDown() && !hasUnread(c.raw) {
+			wait := c.firstRequestWait()
+			if wait <= 0 {
+				return 0, io.EOF
+			}
+			c.interrupted.Store(true)
+			c.raw.SetReadDeadline(time.Now().Add(wait))
+		}
+		n, err := c.read(p)
+		if n == 0 && err != nil && c.interrupted.Swap(false) && errors.Is(err, os.ErrDeadlineExceeded) {
+			c.Conn.SetReadDeadline(time.Time{})
+			continue // Shutdown's: look again for input that came meanwhile
+		}
+		return n, err
+	}
+}
+
+// interrupt ends a read waiting for a new request, for Shutdown: at once,
+// or when a new connection's grace ends.
+func (c *statsConn) interrupt() {
+	if c.waiting.Load() {
+		c.interrupted.Store(true)
+		dl := aLongTimeAgo
+		if wait := c.firstRequestWait(); wait > 0 {
+			dl = time.Now().Add(wait)
+		}
+		c.raw.SetReadDeadline(dl)
+	}
+}
+
+// firstRequestWait is how much of its grace is left to a connection whose
+// client has sent nothing yet; zero for one that has.
+func (c *statsConn) firstRequestWait() time.Duration {
+	if c.heard.Load() {
+		return 0
+	}
+	return time.Until(c.accepted.Add(newConnGrace))
+}
+
+// setReadDeadline sets the deadline of the next read: ReadTimeout's, and
+// FirstByteTimeout's until the first byte came.
+func (c *statsConn) setReadDeadline() {
 	switch d := c.srv.ReadTimeout; {
 	case !c.firstBy.IsZero():
 		dl := c.firstBy
@@ -300,7 +376,14 @@ func (c *statsConn) Read(p []byte) (int, error) {
 	case d > 0:
 		c.Conn.SetReadDeadline(time.Now().Add(d))
 	}
+}
+
+// read reads once and counts.
+func (c *statsConn) read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
+	if n > 0 && !c.heard.Load() {
+		c.heard.Store(true)
+	}
 	if n > 0 && !c.firstBy.IsZero() {
 		c.firstBy = time.Time{}
 		if c.srv.ReadTimeout <= 0 {

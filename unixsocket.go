@@ -102,7 +102,7 @@ func (s *Server) listenUnix(ctx context.Context, lc net.ListenConfig, network st
 		f.remove()
 		return nil, err
 	}
-	return &trackedSocket{ln: &unixListener{UnixListener: ul, file: f}}, nil
+	return &trackedSocket{ln: &unixListener{UnixListener: ul, file: f}, owned: true}, nil
 }
 
 // listenUnixgram opens a "unixgram" socket.
@@ -120,7 +120,7 @@ func (s *Server) listenUnixgram(ctx context.Context, lc net.ListenConfig) (*trac
 		f.remove()
 		return nil, err
 	}
-	return &trackedSocket{pc: &unixgramConn{UnixConn: pc.(*net.UnixConn), file: f}}, nil
+	return &trackedSocket{pc: &unixgramConn{UnixConn: pc.(*net.UnixConn), file: f}, owned: true}, nil
 }
 
 // unixListener removes its socket file on Close.

@@ -278,13 +278,10 @@ func modeArgs(mode string) []string {
 // A SIGTERM during a request is a graceful shutdown: the request is
 // answered, then sockserve exits 0.
 func TestSIGTERMIsGraceful(t *testing.T) {
-	p := startServe(t, 1, "-service", "echo", "-listen", "tcp://127.0.0.1:0")
+	p := startServe(t, 1, "-service", "upper", "-listen", "tcp://127.0.0.1:0")
 	c := dialURL(t, p.urls[0])
 	io.WriteString(c, "before ")
-	buf := make([]byte, 7)
-	if _, err := io.ReadFull(c, buf); err != nil { // the request is being served
-		t.Fatal(err)
-	}
+	acceptedBefore(t, p.urls[0])
 	p.cmd.Process.Signal(syscall.SIGTERM)
 	// The listener closes at once; the request goes on.
 	servetest.WaitUntil(t, "the listener to close", func() bool {
@@ -294,10 +291,9 @@ func TestSIGTERMIsGraceful(t *testing.T) {
 		}
 		return err != nil
 	})
-	io.WriteString(c, "and after SIGTERM")
-	c.(*net.TCPConn).CloseWrite()
+	io.WriteString(c, "and after SIGTERM\n")
 	rest, err := io.ReadAll(c)
-	if err != nil || string(rest) != "and after SIGTERM" {
+	if err != nil || string(rest) != "BEFORE AND AFTER SIGTERM\n" {
 		t.Fatalf("after SIGTERM the request got %q, %v", rest, err)
 	}
 	if code := p.wait(t); code != 0 {
@@ -305,13 +301,22 @@ func TestSIGTERMIsGraceful(t *testing.T) {
 	}
 }
 
+// acceptedBefore makes sure the connections made to an upper service at
+// url so far were accepted: connections are accepted in turn, and a new
+// one is answered.
+func acceptedBefore(t *testing.T, url string) {
+	t.Helper()
+	if got := servetest.RoundTrip(t, dialURL(t, url), "later\n"); got != "LATER\n" {
+		t.Fatalf("got %q", got)
+	}
+}
+
 // A request that outlasts -grace is cut, and sockserve says so and exits 1.
 func TestGraceExpires(t *testing.T) {
-	p := startServe(t, 1, "-service", "echo", "-grace", "50ms", "-listen", "tcp://127.0.0.1:0")
+	p := startServe(t, 1, "-service", "upper", "-grace", "50ms", "-listen", "tcp://127.0.0.1:0")
 	c := dialURL(t, p.urls[0])
-	if got := servetest.RoundTrip(t, c, "x"); got != "x" {
-		t.Fatal(got)
-	}
+	io.WriteString(c, "half a line") // a request under way, never finished
+	acceptedBefore(t, p.urls[0])
 	if code := p.stop(t); code != 1 || !strings.Contains(p.stderr.String(), "shutdown did not finish within 50ms") {
 		t.Fatalf("exit status %d, want 1; stderr:\n%s", code, p.stderr)
 	}

@@ -46,6 +46,33 @@ func Serve(t testing.TB, srv *socketserver.Server) net.Addr {
 	return addr
 }
 
+// Background binds srv and serves it on a goroutine, for a test that ends
+// the serving itself (by Shutdown, for instance): the channel receives what
+// ListenAndServe returned. If the test ends first, the server is closed
+// then, and its serving waited for.
+func Background(t testing.TB, srv *socketserver.Server) (net.Addr, <-chan error) {
+	t.Helper()
+	if srv.Logger == nil {
+		srv.Logger = Logger(t)
+	}
+	addr, err := srv.Listen()
+	if err != nil {
+		t.Fatalf("Listen: %v", err)
+	}
+	served := make(chan error, 1)
+	result := make(chan error, 1)
+	go func() {
+		err := srv.ListenAndServe()
+		served <- err
+		result <- err
+	}()
+	t.Cleanup(func() {
+		srv.Close()
+		<-result
+	})
+	return addr, served
+}
+
 // Logger returns a logger that writes to the test's output, at every
 // level.
 func Logger(t testing.TB) *slog.Logger {
