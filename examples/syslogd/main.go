@@ -28,7 +28,6 @@ import (
 	"os"
 	"os/signal"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -185,11 +184,14 @@ func (r *receiver) run(socks []listenSpec, grace time.Duration, ready func(url s
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
-	var wg sync.WaitGroup
 	for _, srv := range servers {
-		wg.Go(func() { srv.Shutdown(ctx) })
+		go srv.Shutdown(ctx)
 	}
-	wg.Wait()
+	// Serving ends once the loops have ended, the last OnData calls (a
+	// message cut short at the deadline) included.
+	for range servers {
+		<-served
+	}
 	r.out.flush()
 	sum.tally = r.out.tally()
 	sum.dropsErr = errors.New("no UDP socket")

@@ -62,7 +62,7 @@ func TestPartialTCPMessages(t *testing.T) {
 		t.Errorf("whole messages: %q", whole)
 	}
 	want := strings.Join([]string{
-		"<13>1 - host app - - - octets cut by the shutdown / octet-counted frame cut short: 50 of 200 bytes",
+		"<13>1 - host app - - - octets cut by the shutdown / octet-counted frame cut short: 49 of 200 bytes",
 		"cut by the shutdown",
 		"no newline before the end",
 		"reset mid-message",
