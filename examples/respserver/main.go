@@ -178,6 +178,7 @@ func (h handler) Handle(r *socketserver.Request) error {
 	defer s.release()
 	sk := &connSink{w: r.Writer}
 	buf := make([]byte, 0, 16<<10)
+	stopping := r.Server().ShuttingDown()
 	for {
 		if len(buf) == cap(buf) {
 			// Only an inline command waits whole in buf, up to
@@ -196,6 +197,13 @@ func (h handler) Handle(r *socketserver.Request) error {
 		buf = buf[:copy(buf, buf[used:])]
 		if err == io.EOF {
 			return nil
+		}
+		select {
+		case <-stopping:
+			if len(buf) == 0 && s.idle() {
+				return nil // shutting down, between two commands
+			}
+		default:
 		}
 		if err != nil {
 			return err
