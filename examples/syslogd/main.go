@@ -275,28 +275,6 @@ func (r *receiver) OnData(c *socketserver.EventConn, in []byte) int {
 	return used
 }
 
-// A record is one JSON line.
-type record struct {
-	Received       string `json:"received"`
-	Remote         string `json:"remote,omitempty"`
-	Format         string `json:"format,omitempty"`
-	Facility       string `json:"facility,omitempty"`
-	Severity       string `json:"severity,omitempty"`
-	Timestamp      string `json:"timestamp,omitempty"`
-	Host           string `json:"host,omitempty"`
-	App            string `json:"app,omitempty"`
-	PID            string `json:"pid,omitempty"`
-	MsgID          string `json:"msgid,omitempty"`
-	StructuredData string `json:"structured_data,omitempty"`
-	Message        string `json:"message,omitempty"`
-	// A message that could not be parsed: its bytes (as text; bytes that
-	// are not UTF-8 become U+FFFD) and why.
-	Raw   string `json:"raw,omitempty"`
-	Error string `json:"error,omitempty"`
-	// The message was cut short: its connection ended before its end.
-	Partial bool `json:"partial,omitempty"`
-}
-
 // write parses msg and writes its record, of kind k; failure, if not nil,
 // makes it a record of the raw bytes and the error, without parsing. A
 // message that does not parse is malformed, unless k says it is partial.

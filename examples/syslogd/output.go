@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"io"
 	"sync"
 	"sync/atomic"
@@ -26,9 +24,8 @@ type recordWriter struct {
 
 	mu      sync.Mutex // guards the fields below
 	w       io.Writer
-	buf     bytes.Buffer  // records encoded and not yet written
-	enc     *json.Encoder // encodes into buf
-	pending []pendingRec  // the records in buf, in order
+	buf     []byte       // records encoded and not yet written
+	pending []pendingRec // the records in buf, in order
 	written [numKinds]int64
 	lost    int64       // records that a failed write lost
 	failed  int64       // writes that failed
@@ -46,10 +43,7 @@ type pendingRec struct {
 const flushAt = 64 << 10
 
 func newRecordWriter(w io.Writer) *recordWriter {
-	rw := &recordWriter{w: w}
-	rw.enc = json.NewEncoder(&rw.buf)
-	rw.enc.SetEscapeHTML(false)
-	return rw
+	return &recordWriter{w: w}
 }
 
 // write encodes rec, and writes the buffer out once it holds flushAt
@@ -58,12 +52,9 @@ func (rw *recordWriter) write(rec *record, k kind) {
 	rw.taken.Add(1)
 	rw.mu.Lock()
 	defer rw.mu.Unlock()
-	if err := rw.enc.Encode(rec); err != nil {
-		rw.lost++ // cannot happen for this record type; counted if it does
-		return
-	}
-	rw.pending = append(rw.pending, pendingRec{end: rw.buf.Len(), kind: k})
-	if rw.buf.Len() >= flushAt {
+	rw.buf = rec.appendJSON(rw.buf)
+	rw.pending = append(rw.pending, pendingRec{end: len(rw.buf), kind: k})
+	if len(rw.buf) >= flushAt {
 		rw.flushLocked()
 	}
 }
@@ -82,8 +73,8 @@ func (rw *recordWriter) flushLocked() {
 	if len(rw.pending) == 0 {
 		return
 	}
-	n, err := rw.w.Write(rw.buf.Bytes())
-	if err == nil && n < rw.buf.Len() {
+	n, err := rw.w.Write(rw.buf)
+	if err == nil && n < len(rw.buf) {
 		err = io.ErrShortWrite
 	}
 	for _, p := range rw.pending {
@@ -102,7 +93,10 @@ func (rw *recordWriter) flushLocked() {
 			}
 		}
 	}
-	rw.buf.Reset()
+	rw.buf = rw.buf[:0]
+	if cap(rw.buf) > 4*flushAt {
+		rw.buf = nil // a record far larger than most: do not keep its room
+	}
 	rw.pending = rw.pending[:0]
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -91,4 +92,39 @@ func TestWriteErrorsCounted(t *testing.T) {
 	if s := sum.String(); !strings.Contains(s, fmt.Sprintf("%d dropped", n)) || !strings.Contains(s, "no space left on device") {
 		t.Errorf("summary %q", s)
 	}
+}
+
+// jsonRecord is rec as encoding/json writes it, HTML escaping off.
+func jsonRecord(t testing.TB, rec *record) string {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(rec); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+func TestRecordJSON(t *testing.T) {
+	for _, rec := range []record{
+		{Received: "2026-12-03T10:00:00Z"},
+		{Received: "r", Remote: "127.0.0.1:5", Format: "rfc5424", Facility: "user", Severity: "err", Timestamp: "t",
+			Host: "h", App: "a", PID: "1", MsgID: "m", StructuredData: `[a@1 x="\"y\""]`, Message: "hi"},
+		{Received: "r", Raw: "\x00\x01\x1f\x7f\"\\\b\f\n\r\t<>&\u2028\u2029\xff\xfe ok é", Error: "bad", Partial: true},
+		{Received: "r", Message: "\xe2\x82", Partial: true},
+	} {
+		if got, want := string(rec.appendJSON(nil)), jsonRecord(t, &rec); got != want {
+			t.Errorf("appendJSON:\n got %s\nwant %s", got, want)
+		}
+	}
+}
+
+func FuzzRecordJSON(f *testing.F) {
+	f.Add("<13>1 - - - - - - x", "\x00\"\\\u2028\xff", true)
+	f.Fuzz(func(t *testing.T, msg, raw string, part bool) {
+		rec := record{Received: "r", Message: msg, Raw: raw, Error: raw, Partial: part}
+		if got, want := string(rec.appendJSON(nil)), jsonRecord(t, &rec); got != want {
+			t.Fatalf("appendJSON:\n got %q\nwant %q", got, want)
+		}
+	})
 }

@@ -42,7 +42,7 @@ func respServers(respBin string) []respServer {
 		{name: "respserver event", command: ours("event")},
 		{name: "respserver goroutine", command: ours("goroutine")},
 		{name: fmt.Sprintf("redis-server, maxmemory-clients %dmb", budgetMiB), command: redis("--maxmemory-clients", fmt.Sprintf("%dmb", budgetMiB)), missing: missing},
-		{name: fmt.Sprintf("respserver event, -client-memory %d MiB", budgetMiB), command: ours("event", "-client-memory", budget, "-max-request", strconv.Itoa(33<<20))},
+		{name: fmt.Sprintf("respserver event, -client-memory %d MiB", budgetMiB), command: ours("event", "-client-memory", budget, "-max-request", budget)},
 	}
 }
 

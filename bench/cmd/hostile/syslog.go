@@ -22,25 +22,43 @@ type syslogServer struct {
 	missing error
 }
 
-func syslogServers(syslogdBin string, rcvbuf int) []syslogServer {
+func syslogServers(syslogdBin string) []syslogServer {
 	return []syslogServer{
 		{name: "syslogd", command: func(dir string, port int) ([]string, error) {
 			return []string{syslogdBin, "-udp", fmt.Sprintf("127.0.0.1:%d", port), "-tcp", "", "-out", filepath.Join(dir, "out")}, nil
 		}},
-		{name: "rsyslogd (imudp, omfile)", missing: need("rsyslogd", "rsyslog"), command: func(dir string, port int) ([]string, error) {
-			conf := fmt.Sprintf(`global(workDirectory=%q)
+		rsyslog("rsyslogd, %msg% (the text only)", "%msg%"),
+		rsyslog("rsyslogd, %jsonmesg% (every field, as JSON)", "%jsonmesg%"),
+	}
+}
+
+// rsyslog is rsyslogd with imudp, writing each message with template to
+// a file, with omfile.
+func rsyslog(name, template string) syslogServer {
+	return syslogServer{name: name, missing: need("rsyslogd", "rsyslog"), command: func(dir string, port int) ([]string, error) {
+		conf := fmt.Sprintf(`global(workDirectory=%q)
 module(load="imudp")
 input(type="imudp" address="127.0.0.1" port="%d" rcvbufSize="%d")
-template(name="line" type="string" string="%%msg%%\n")
-action(type="omfile" file=%q template="line")
-`, dir, port, rcvbuf, filepath.Join(dir, "out"))
-			path := filepath.Join(dir, "rsyslog.conf")
-			if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
-				return nil, err
-			}
-			return []string{"rsyslogd", "-n", "-f", path, "-i", filepath.Join(dir, "pid")}, nil
-		}},
+template(name="out" type="string" string="%s\n")
+action(type="omfile" file=%q template="out")
+`, dir, port, rcvbufOf(), template, filepath.Join(dir, "out"))
+		path := filepath.Join(dir, "rsyslog.conf")
+		if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
+			return nil, err
+		}
+		return []string{"rsyslogd", "-n", "-f", path, "-i", filepath.Join(dir, "pid")}, nil
+	}}
+}
+
+// rcvbufOf is the socket receive buffer syslogd gets: as much as the
+// system allows (net.core.rmem_max), which rsyslog is given too.
+func rcvbufOf() int {
+	if b, err := os.ReadFile("/proc/sys/net/core/rmem_max"); err == nil {
+		if n, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil {
+			return n
+		}
 	}
+	return 4 << 20
 }
 
 // A burstResult is one server's figures for one burst.
@@ -54,15 +72,12 @@ type burstResult struct {
 // syslogReport sends the same burst from logger to each server, in
 // rounds, and returns the table.
 func syslogReport(syslogdBin string, n, rounds int) string {
-	rcvbuf := 4 << 20
-	if b, err := os.ReadFile("/proc/sys/net/core/rmem_max"); err == nil {
-		rcvbuf, _ = strconv.Atoi(strings.TrimSpace(string(b)))
-	}
-	servers := syslogServers(syslogdBin, rcvbuf)
+	rcvbuf := rcvbufOf()
+	servers := syslogServers(syslogdBin)
 	var b strings.Builder
 	fmt.Fprintf(&b, "## syslogd beside rsyslog, a burst of %d messages from logger over UDP\n\n", n)
-	fmt.Fprintf(&b, "`logger --rfc5424 -d`, one message per line of its input, to 127.0.0.1; each receiver writes one line "+
-		"per message to a file, with a %d-byte socket receive buffer (net.core.rmem_max). "+
+	fmt.Fprintf(&b, "`logger --rfc5424 -d`, one message per line of its input, to 127.0.0.1; each receiver parses each message "+
+		"and writes a line per message to a file (syslogd: its JSON record), with a %d-byte socket receive buffer (net.core.rmem_max). "+
 		"Median of %d interleaved rounds (min–max)%s.\n\n", rcvbuf, rounds, pinNote())
 	if err := need("logger", "bsdutils"); err != nil {
 		return b.String() + "Not run: " + err.Error() + "\n\n"
@@ -74,7 +89,7 @@ func syslogReport(syslogdBin string, n, rounds int) string {
 				continue
 			}
 			r := burst(s, n)
-			fmt.Fprintf(logw, "hostile: syslog round %d %-26s %8.0f msg/s, written %d, lost %d (kernel %d) %v\n",
+			fmt.Fprintf(logw, "hostile: syslog round %d %-45s %8.0f msg/s, written %d, lost %d (kernel %d) %v\n",
 				round+1, s.name, r.rate, r.written, r.lost, r.kernelDrops, r.err)
 			results[s.name] = append(results[s.name], r)
 		}
