@@ -11,13 +11,13 @@ import (
 )
 
 // startRedis runs a real redis-server, without persistence, on a Unix
-// socket, and returns the socket's path.
-func startRedis(t *testing.T) string {
+// socket, with more settings from args.
+func startRedis(t *testing.T, args ...string) serverProc {
 	t.Helper()
 	bin := servetest.Need(t, "redis-server", "redis-server")
 	sock := servetest.SockPath(t, "redis.sock")
-	cmd := exec.Command(bin, "--port", "0", "--unixsocket", sock, "--save", "", "--appendonly", "no",
-		"--loglevel", "warning", "--daemonize", "no")
+	cmd := exec.Command(bin, append([]string{"--port", "0", "--unixsocket", sock, "--save", "", "--appendonly", "no",
+		"--loglevel", "warning", "--daemonize", "no"}, args...)...)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -29,7 +29,7 @@ func startRedis(t *testing.T) string {
 		}
 		return err == nil
 	})
-	return sock
+	return serverProc{pid: cmd.Process.Pid, network: "unix", addr: sock}
 }
 
 // TestRepliesMatchRedis sends the same commands to a real redis-server
@@ -37,7 +37,8 @@ func startRedis(t *testing.T) string {
 // cases of expiry (times that overflow leave the key as it was), integer
 // parsing, arity and options.
 func TestRepliesMatchRedis(t *testing.T) {
-	redis := dialClient(t, "unix", startRedis(t))
+	rp := startRedis(t)
+	redis := dialClient(t, rp.network, rp.addr)
 	cmds := []string{
 		"SET k v", "GET k",
 		"SET k v PX 9223372036854775807", "SET k v EX 9223372036854775", "SET k v EX 9223372036854776",

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"strings"
 	"unicode/utf8"
 )
 
@@ -33,19 +34,13 @@ type record struct {
 func (rec *record) appendJSON(b []byte) []byte {
 	b = append(b, `{"received":`...)
 	b = appendJSONString(b, rec.Received)
-	b = appendField(b, "remote", rec.Remote)
-	b = appendField(b, "format", rec.Format)
-	b = appendField(b, "facility", rec.Facility)
-	b = appendField(b, "severity", rec.Severity)
-	b = appendField(b, "timestamp", rec.Timestamp)
-	b = appendField(b, "host", rec.Host)
-	b = appendField(b, "app", rec.App)
-	b = appendField(b, "pid", rec.PID)
-	b = appendField(b, "msgid", rec.MsgID)
-	b = appendField(b, "structured_data", rec.StructuredData)
-	b = appendField(b, "message", rec.Message)
-	b = appendField(b, "raw", rec.Raw)
-	b = appendField(b, "error", rec.Error)
+	for _, f := range [...]struct{ name, v string }{
+		{"remote", rec.Remote}, {"format", rec.Format}, {"facility", rec.Facility}, {"severity", rec.Severity},
+		{"timestamp", rec.Timestamp}, {"host", rec.Host}, {"app", rec.App}, {"pid", rec.PID}, {"msgid", rec.MsgID},
+		{"structured_data", rec.StructuredData}, {"message", rec.Message}, {"raw", rec.Raw}, {"error", rec.Error},
+	} {
+		b = appendField(b, f.name, f.v)
+	}
 	if rec.Partial {
 		b = append(b, `,"partial":true`...)
 	}
@@ -63,6 +58,13 @@ func appendField(b []byte, name, v string) []byte {
 	return appendJSONString(b, v)
 }
 
+// The bytes JSON escapes with a letter (and '"' and '\' as themselves),
+// and the letters.
+const (
+	shortEscapes = "\"\\\b\f\n\r\t"
+	shortEscaped = "\"\\bfnrt"
+)
+
 // appendJSONString appends s as a JSON string, escaped as encoding/json
 // escapes it with HTML escaping off.
 func appendJSONString(b []byte, s string) []byte {
@@ -76,20 +78,9 @@ func appendJSONString(b []byte, s string) []byte {
 				continue
 			}
 			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
+			if e := strings.IndexByte(shortEscapes, c); e >= 0 {
+				b = append(b, '\\', shortEscaped[e])
+			} else {
 				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
 			}
 			i++

@@ -1,13 +1,14 @@
-// Command hostile attacks the example applications and the real servers
-// they stand beside, with the same attacks in the same run, and prints
-// what each held: examples/respserver beside redis-server, and
-// examples/syslogd beside rsyslog's imudp on a burst from logger.
+// Command hostile puts an example application beside the real server it
+// stands for, under the same load in the same run, and prints how each
+// held: examples/syslogd beside rsyslog's imudp, on the same burst from
+// logger. (examples/respserver meets redis-server under the same attacks
+// in its tests: go test -run 'Amplification|PartialValues' -v
+// ./examples/respserver.)
 //
-//	cd bench && go run ./cmd/hostile [-only resp,syslog] [-n 100000] [-rounds 3]
+//	cd bench && go run ./cmd/hostile [-n 100000] [-rounds 3]
 //
-// Each attack starts the server afresh and reads its memory from /proc.
-// Numbers are reported, never asserted. A server whose program is missing
-// is left out, with a note.
+// Each burst starts the receivers afresh. Numbers are reported, never
+// asserted. A receiver whose program is missing is left out, with a note.
 package main
 
 import (
@@ -18,44 +19,28 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
 )
 
 func main() {
-	only := flag.String("only", "resp,syslog", "comma-separated: resp (respserver and redis-server), syslog (syslogd and rsyslog)")
-	respBin := flag.String("respserver", "", "respserver binary to attack (default: build examples/respserver)")
 	syslogBin := flag.String("syslogd", "", "syslogd binary (default: build examples/syslogd)")
-	n := flag.Int("n", 100000, "messages in each syslog burst")
-	rounds := flag.Int("rounds", 3, "rounds of the syslog burst, interleaved")
+	n := flag.Int("n", 100000, "messages in each burst")
+	rounds := flag.Int("rounds", 3, "rounds of the burst, interleaved")
 	flag.Parse()
-	parts := strings.Split(*only, ",")
-	bin, err := os.MkdirTemp("", "hostile")
-	if err != nil {
-		fail(err)
-	}
-	defer os.RemoveAll(bin)
-	if slices.Contains(parts, "resp") {
-		if *respBin == "" {
-			*respBin = filepath.Join(bin, "respserver")
-			if err := build("examples/respserver", *respBin); err != nil {
-				fail(err)
-			}
+	if *syslogBin == "" {
+		bin, err := os.MkdirTemp("", "hostile")
+		if err != nil {
+			fail(err)
 		}
-		fmt.Print(respReport(*respBin))
-	}
-	if slices.Contains(parts, "syslog") {
-		if *syslogBin == "" {
-			*syslogBin = filepath.Join(bin, "syslogd")
-			if err := build("examples/syslogd", *syslogBin); err != nil {
-				fail(err)
-			}
+		defer os.RemoveAll(bin)
+		*syslogBin = filepath.Join(bin, "syslogd")
+		if err := build("examples/syslogd", *syslogBin); err != nil {
+			fail(err)
 		}
-		fmt.Print(syslogReport(*syslogBin, *n, *rounds))
 	}
+	fmt.Print(syslogReport(*syslogBin, *n, *rounds))
 }
 
 func fail(err error) {
@@ -121,47 +106,16 @@ func (p *proc) kill() {
 	p.cmd.Wait()
 }
 
-// memory returns the process's resident memory now and at its peak.
-func (p *proc) memory() (rss, peak int64) {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
-	if err != nil {
-		return 0, 0
-	}
-	for line := range strings.SplitSeq(string(data), "\n") {
-		f := strings.Fields(line)
-		if len(f) < 2 {
-			continue
-		}
-		kib, _ := strconv.ParseInt(f[1], 10, 64)
-		switch f[0] {
-		case "VmRSS:":
-			rss = kib << 10
-		case "VmHWM:":
-			peak = kib << 10
-		}
-	}
-	return rss, peak
-}
-
-// freePort returns a port that was free on 127.0.0.1 a moment ago.
-func freePort(network string) (int, error) {
-	if network == "udp" {
-		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-		if err != nil {
-			return 0, err
-		}
-		defer pc.Close()
-		return pc.LocalAddr().(*net.UDPAddr).Port, nil
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+// freeUDPPort returns a UDP port that was free on 127.0.0.1 a moment
+// ago.
+func freeUDPPort() (int, error) {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
 		return 0, err
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	defer pc.Close()
+	return pc.LocalAddr().(*net.UDPAddr).Port, nil
 }
-
-func mib(n int64) string { return fmt.Sprintf("%.0f MiB", float64(n)/(1<<20)) }
 
 // need reports why a program is missing, or nil.
 func need(program, debianPackage string) error {

@@ -128,7 +128,7 @@ func burst(s syslogServer, n int) burstResult {
 		return burstResult{err: err}
 	}
 	defer os.RemoveAll(dir)
-	port, err := freePort("udp")
+	port, err := freeUDPPort()
 	if err != nil {
 		return burstResult{err: err}
 	}
