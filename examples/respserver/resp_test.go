@@ -230,3 +230,32 @@ func TestPipelinedAndPartial(t *testing.T) {
 		t.Fatalf("QUIT: %q close=%v", out, closeConn)
 	}
 }
+
+// TestMGetAtomic: MGET sees an MSET whole or not at all.
+func TestMGetAtomic(t *testing.T) {
+	db := newStore()
+	keys := [][]byte{[]byte("a"), []byte("b"), []byte("c")}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 20000 {
+			v := []byte(fmt.Sprint(i))
+			db.setMany([][]byte{keys[0], v, keys[1], v, keys[2], v})
+		}
+	}()
+	var vals []bulk
+	for reads := 0; ; reads++ {
+		select {
+		case <-done:
+			if reads == 0 {
+				t.Fatal("no MGET ran alongside")
+			}
+			return
+		default:
+		}
+		vals = db.getMany(keys, vals[:0])
+		if !bytes.Equal(vals[0].v, vals[1].v) || !bytes.Equal(vals[1].v, vals[2].v) {
+			t.Fatalf("MGET saw %q %q %q", vals[0].v, vals[1].v, vals[2].v)
+		}
+	}
+}
