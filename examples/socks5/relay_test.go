@@ -2,11 +2,16 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -196,5 +201,51 @@ func TestIdleRelay(t *testing.T) {
 	}
 	if err := <-sent; err != nil {
 		t.Fatalf("upstream: %v", err)
+	}
+}
+
+// TestShutdownMidTransfer: a graceful Shutdown lets a download under way
+// through the proxy finish, byte for byte, within its deadline.
+func TestShutdownMidTransfer(t *testing.T) {
+	const size = 1 << 20
+	started := make(chan struct{})
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /slow", func(w http.ResponseWriter, r *http.Request) {
+		b := body(size)
+		w.Header().Set("Content-Length", strconv.Itoa(size))
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for i := 0; i < size; i += size / 20 {
+			w.Write(b[i:min(size, i+size/20)])
+			w.(http.Flusher).Flush()
+			if i == 0 {
+				close(started)
+			}
+			<-tick.C
+		}
+	})
+	origin := httptest.NewServer(mux)
+	defer origin.Close()
+	proxyAddr, srv := startProxy(t, &proxy{rules: loopback})
+	file := filepath.Join(t.TempDir(), "out")
+	done := make(chan error, 1)
+	go func() {
+		_, stderr, err := curl(t, "--socks5-hostname", proxyAddr, "-o", file, origin.URL+"/slow")
+		if err != nil {
+			err = fmt.Errorf("%v: %s", err, stderr)
+		}
+		done <- err
+	}()
+	<-started
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		t.Errorf("Shutdown: %v", err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("curl: %v", err)
+	}
+	if got, _ := os.ReadFile(file); len(got) != size || sum(got) != sum(body(size)) {
+		t.Fatalf("downloaded %d bytes, want %d whole", len(got), size)
 	}
 }
