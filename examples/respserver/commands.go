@@ -3,47 +3,17 @@ package main
 import (
 	"bytes"
 	"errors"
+	"math"
 	"strconv"
 	"strings"
 )
 
-// A session runs a client's commands against the store. It is not safe
-// for concurrent use; each connection has its own while it is served.
-type session struct {
-	db   *store
-	args [][]byte // reused by parseCommand
-}
-
-// serve runs every whole command at the front of in and appends the
-// replies to out. It returns the bytes used, the replies, and whether the
-// connection must close (QUIT, or a protocol error, whose reply is in out).
-func (s *session) serve(in, out []byte) (consumed int, _ []byte, closeConn bool) {
-	for consumed < len(in) {
-		args, n, err := parseCommand(in[consumed:], s.args)
-		s.args = args
-		if err != nil {
-			return consumed, appendError(out, "ERR "+err.Error()), true
-		}
-		if n == 0 {
-			break // the rest of the command has not arrived
-		}
-		consumed += n
-		if len(args) == 0 {
-			continue // an empty line, or "*0"
-		}
-		var quit bool
-		out, quit = s.run(args, out)
-		if quit {
-			return consumed, out, true
-		}
-	}
-	return consumed, out, false
-}
-
 var errNotInteger = errors.New("ERR value is not an integer or out of range")
 
-// run executes one command and appends its reply.
-func (s *session) run(args [][]byte, out []byte) (_ []byte, quit bool) {
+// exec executes one command and appends its reply to out, or, for a
+// reply that may be large, makes it the pending reply (after what it
+// appends).
+func (s *session) exec(args [][]byte, out []byte) (_ []byte, quit bool) {
 	db := s.db
 	name := strings.ToLower(string(args[0]))
 	argc := len(args) - 1
@@ -58,20 +28,24 @@ func (s *session) run(args [][]byte, out []byte) (_ []byte, quit bool) {
 		switch {
 		case !arity(argc <= 1):
 		case argc == 1:
-			out = appendBulk(out, args[1])
+			out = s.appendBulkArg(out, 1)
 		default:
 			out = appendSimple(out, "PONG")
 		}
 	case "echo":
 		if arity(argc == 1) {
-			out = appendBulk(out, args[1])
+			out = s.appendBulkArg(out, 1)
 		}
 	case "get":
 		if arity(argc == 1) {
-			if v, ok := db.get(args[1]); ok {
-				out = appendBulk(out, v)
-			} else {
+			v, ok := db.get(args[1])
+			switch {
+			case !ok:
 				out = appendNull(out)
+			case len(v) <= inlineMax:
+				out = appendBulk(out, v)
+			default:
+				s.sendBulk(v)
 			}
 		}
 	case "set":
@@ -114,27 +88,32 @@ func (s *session) run(args [][]byte, out []byte) (_ []byte, quit bool) {
 	case "mget":
 		if arity(argc >= 1) {
 			out = appendArray(out, argc)
-			for _, k := range args[1:] {
-				if v, ok := db.get(k); ok {
-					out = appendBulk(out, v)
-				} else {
-					out = appendNull(out)
-				}
-			}
+			s.reply.vals = db.getMany(args[1:], s.reply.vals[:0])
 		}
 	case "mset":
 		if arity(argc >= 2 && argc%2 == 0) {
-			db.setMany(args[1:])
+			pairs := make([][]byte, argc)
+			for i := 1; i < len(args); i += 2 {
+				pairs[i-1], pairs[i] = args[i], s.keep(i+1)
+			}
+			db.setMany(pairs)
 			out = appendSimple(out, "OK")
 		}
 	case "expire":
 		if arity(argc == 2) {
 			secs, err := parseInt(args[2])
-			if err != nil || secs > (1<<63-1)/1000 || secs < -(1<<63-1)/1000 {
+			if err != nil {
 				out = appendError(out, errNotInteger.Error())
 				break
 			}
-			out = appendInt(out, boolInt(db.expire(args[1], secs*1000)))
+			// As Redis: the seconds must convert to milliseconds, and
+			// the time to expire at must fit, or nothing changes.
+			now := db.now()
+			if secs > math.MaxInt64/1000 || secs < math.MinInt64/1000 || secs*1000 > math.MaxInt64-now {
+				out = appendError(out, "ERR invalid expire time in 'expire' command")
+				break
+			}
+			out = appendInt(out, boolInt(db.expire(args[1], now+secs*1000)))
 		}
 	case "ttl":
 		if arity(argc == 1) {
@@ -174,23 +153,29 @@ func (s *session) run(args [][]byte, out []byte) (_ []byte, quit bool) {
 
 // set runs SET key value [EX seconds | PX milliseconds] [NX | XX].
 func (s *session) set(args [][]byte, out []byte) []byte {
-	var ttl int64
+	var expireAt int64
 	mode := setAlways
 	for i := 3; i < len(args); i++ {
 		opt := strings.ToUpper(string(args[i]))
 		switch {
-		case (opt == "EX" || opt == "PX") && ttl == 0 && i+1 < len(args):
+		case (opt == "EX" || opt == "PX") && expireAt == 0 && i+1 < len(args):
 			v, err := parseInt(args[i+1])
 			if err != nil {
 				return appendError(out, errNotInteger.Error())
 			}
-			if v <= 0 || opt == "EX" && v > (1<<63-1)/1000 {
+			// As Redis: positive, convertible to milliseconds, and the
+			// time to expire at must fit; or the key stays as it was.
+			if v <= 0 || opt == "EX" && v > math.MaxInt64/1000 {
 				return appendError(out, "ERR invalid expire time in 'set' command")
 			}
 			if opt == "EX" {
 				v *= 1000
 			}
-			ttl = v
+			now := s.db.now()
+			if v > math.MaxInt64-now {
+				return appendError(out, "ERR invalid expire time in 'set' command")
+			}
+			expireAt = now + v
 			i++
 		case opt == "NX" && mode == setAlways:
 			mode = setIfAbsent
@@ -200,18 +185,46 @@ func (s *session) set(args [][]byte, out []byte) []byte {
 			return appendError(out, "ERR syntax error")
 		}
 	}
-	if !s.db.set(args[1], args[2], ttl, mode) {
+	if !s.db.set(args[1], s.keep(2), expireAt, mode) {
 		return appendNull(out)
 	}
 	return appendSimple(out, "OK")
 }
 
-// parseInt parses a decimal integer as Redis does: no spaces, no plus sign.
+// appendBulkArg replies with argument i: at once if small, else as the
+// pending reply.
+func (s *session) appendBulkArg(out []byte, i int) []byte {
+	if len(s.args[i]) <= inlineMax {
+		return appendBulk(out, s.args[i])
+	}
+	s.sendBulk(s.keep(i))
+	return out
+}
+
+// parseInt parses a decimal integer as Redis does (string2ll): an
+// optional minus sign, then "0" or digits that do not start with a zero;
+// no spaces, no plus sign, nothing that overflows 64 bits.
 func parseInt(b []byte) (int64, error) {
-	if len(b) == 0 || len(b) > 20 || b[0] == '+' {
+	digits := b
+	if len(digits) > 0 && digits[0] == '-' {
+		digits = digits[1:]
+	}
+	switch {
+	case len(digits) == 0 || len(b) > 20:
+		return 0, errNotInteger
+	case digits[0] == '0' && (len(digits) > 1 || len(b) > 1):
+		return 0, errNotInteger // a leading zero, or "-0"
+	}
+	for _, c := range digits {
+		if c < '0' || c > '9' {
+			return 0, errNotInteger
+		}
+	}
+	v, err := strconv.ParseInt(string(b), 10, 64)
+	if err != nil {
 		return 0, errNotInteger
 	}
-	return strconv.ParseInt(string(b), 10, 64)
+	return v, nil
 }
 
 func boolInt(b bool) int64 {

@@ -6,11 +6,10 @@ import (
 	"strconv"
 )
 
-// Limits of what a client may send, as Redis's own (proto-max-bulk-len is
-// 512 MiB there; this in-memory example keeps requests smaller).
+// Limits of the protocol, as Redis's own. The size of an argument and of
+// a command are the server's settings (limits).
 const (
 	maxArgs      = 1 << 20  // arguments in one command
-	maxBulk      = 32 << 20 // bytes in one argument
 	maxInline    = 64 << 10 // bytes in an inline command line
 	maxLineBytes = 32       // bytes in a "*N" or "$N" header line
 )
@@ -29,8 +28,9 @@ func protoErr(format string, args ...any) error {
 // strings (what clients send) or an inline command (what a person types
 // into telnet). It returns the arguments, which point into b, and the
 // number of bytes used; n == 0 with a nil error means b holds only part of
-// a command. args is reused for the result.
-func parseCommand(b []byte, args [][]byte) (_ [][]byte, n int, err error) {
+// a command. An argument longer than maxValue is an error. args is reused
+// for the result.
+func parseCommand(b []byte, args [][]byte, maxValue int) (_ [][]byte, n int, err error) {
 	args = args[:0]
 	if len(b) == 0 {
 		return args, 0, nil
@@ -50,15 +50,15 @@ func parseCommand(b []byte, args [][]byte) (_ [][]byte, n int, err error) {
 		if err != nil || next == 0 {
 			return args, 0, err
 		}
-		if size < 0 || size > maxBulk {
+		if size < 0 || size > int64(maxValue) {
 			return args, 0, protoErr("invalid bulk length")
 		}
 		end := next + int(size)
+		if len(b) > end && b[end] != '\r' || len(b) > end+1 && b[end+1] != '\n' {
+			return args, 0, protoErr("bulk string not followed by CRLF")
+		}
 		if len(b) < end+2 {
 			return args, 0, nil
-		}
-		if b[end] != '\r' || b[end+1] != '\n' {
-			return args, 0, protoErr("bulk string not followed by CRLF")
 		}
 		args = append(args, b[next:end:end])
 		pos = end + 2
@@ -155,10 +155,15 @@ func appendInt(out []byte, v int64) []byte {
 }
 
 func appendBulk(out, v []byte) []byte {
-	out = append(out, '$')
-	out = strconv.AppendInt(out, int64(len(v)), 10)
-	out = append(out, '\r', '\n')
+	out = appendBulkHeader(out, len(v))
 	out = append(out, v...)
+	return append(out, '\r', '\n')
+}
+
+// appendBulkHeader appends the "$N\r\n" before a bulk string of n bytes.
+func appendBulkHeader(out []byte, n int) []byte {
+	out = append(out, '$')
+	out = strconv.AppendInt(out, int64(n), 10)
 	return append(out, '\r', '\n')
 }
 

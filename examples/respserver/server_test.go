@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"os/exec"
@@ -12,8 +11,6 @@ import (
 	"github.com/socketserver-go/socketserver/internal/servetest"
 
 	"go.uber.org/goleak"
-
-	"github.com/socketserver-go/socketserver"
 )
 
 func TestMain(m *testing.M) {
@@ -23,24 +20,20 @@ func TestMain(m *testing.M) {
 // start serves a new store in mode and returns its port.
 func start(t *testing.T, mode string) string {
 	t.Helper()
-	srv, err := newServer(newStore(), mode, 2)
+	cfg := defaultConfig()
+	cfg.mode, cfg.loops = mode, 2
+	return strconv.Itoa(startConfig(t, cfg).(*net.TCPAddr).Port)
+}
+
+// startConfig serves a new store as cfg says and returns its address.
+func startConfig(t *testing.T, cfg config) net.Addr {
+	t.Helper()
+	srv, err := newServer(newStore(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv.Addr = "127.0.0.1:0"
-	addr, err := srv.Listen()
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.ListenAndServe() }()
-	t.Cleanup(func() {
-		srv.Close()
-		if err := <-served; !errors.Is(err, socketserver.ErrServerClosed) {
-			t.Errorf("ListenAndServe = %v", err)
-		}
-	})
-	return strconv.Itoa(addr.(*net.TCPAddr).Port)
+	return servetest.Serve(t, srv)
 }
 
 // tool returns the path of a Redis program, which .ci/run installs.

@@ -71,27 +71,46 @@ const (
 	setIfPresent
 )
 
-// set stores a copy of value under key, expiring ttlMs milliseconds from
-// now (0: never), if mode allows. It reports whether it stored.
-func (s *store) set(key, value []byte, ttlMs int64, mode setMode) bool {
+// set stores value under key, to expire at expireAt (Unix milliseconds;
+// 0: never), if mode allows, and reports whether it stored. The store
+// keeps value: the caller must not change it.
+func (s *store) set(key, value []byte, expireAt int64, mode setMode) bool {
 	sh := s.shard(key)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	now := s.now()
-	_, exists := sh.lookup(key, now)
+	_, exists := sh.lookup(key, s.now())
 	if mode == setIfAbsent && exists || mode == setIfPresent && !exists {
 		return false
 	}
-	e := entry{value: append([]byte(nil), value...)}
-	if ttlMs > 0 {
-		e.expireAt = now + ttlMs
-	}
-	sh.data[string(key)] = e
+	sh.data[string(key)] = entry{value: value, expireAt: expireAt}
 	return true
 }
 
+// getMany appends the values of keys to dst, as they all were at one
+// moment (under every shard's lock they live in), and returns it. As with
+// get, the values must not be changed.
+func (s *store) getMany(keys [][]byte, dst []bulk) []bulk {
+	idx := make([]int, len(keys))
+	for i, k := range keys {
+		idx[i] = s.shardIndex(k)
+	}
+	locks := slices.Compact(slices.Sorted(slices.Values(idx)))
+	for _, i := range locks {
+		s.shards[i].mu.Lock()
+	}
+	now := s.now()
+	for i, k := range keys {
+		e, ok := s.shards[idx[i]].lookup(k, now)
+		dst = append(dst, bulk{v: e.value, ok: ok})
+	}
+	for _, i := range locks {
+		s.shards[i].mu.Unlock()
+	}
+	return dst
+}
+
 // setMany stores key/value pairs atomically: no reader sees some set and
-// others not.
+// others not. The store keeps the values.
 func (s *store) setMany(pairs [][]byte) {
 	idx := make([]int, 0, len(pairs)/2)
 	for i := 0; i < len(pairs); i += 2 {
@@ -102,7 +121,7 @@ func (s *store) setMany(pairs [][]byte) {
 		s.shards[i].mu.Lock()
 	}
 	for i := 0; i < len(pairs); i += 2 {
-		s.shards[idx[i/2]].data[string(pairs[i])] = entry{value: append([]byte(nil), pairs[i+1]...)}
+		s.shards[idx[i/2]].data[string(pairs[i])] = entry{value: pairs[i+1]}
 	}
 	for _, i := range locks {
 		s.shards[i].mu.Unlock()
@@ -144,9 +163,9 @@ func (s *store) update(key []byte, f func(old []byte, exists bool) ([]byte, erro
 	return nil
 }
 
-// expire sets key to expire ttlMs from now (at once if ttlMs <= 0) and
-// reports whether the key exists.
-func (s *store) expire(key []byte, ttlMs int64) bool {
+// expire sets key to expire at expireAt (Unix milliseconds; at once if
+// that is not in the future) and reports whether the key exists.
+func (s *store) expire(key []byte, expireAt int64) bool {
 	sh := s.shard(key)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
@@ -155,11 +174,11 @@ func (s *store) expire(key []byte, ttlMs int64) bool {
 	if !ok {
 		return false
 	}
-	if ttlMs <= 0 {
+	if expireAt <= now {
 		delete(sh.data, string(key))
 		return true
 	}
-	e.expireAt = now + ttlMs
+	e.expireAt = expireAt
 	sh.data[string(key)] = e
 	return true
 }

@@ -1,9 +1,13 @@
 // Command socks5 is a SOCKS5 proxy (RFC 1928 CONNECT with IPv4, IPv6 and
 // domain-name destinations; RFC 1929 username/password authentication,
 // optional) built on package socketserver. It relays both ways with
-// half-close, dials with a timeout, and applies destination rules.
+// half-close, dials with a timeout, ends idle and half-closed relays, and
+// applies destination rules: by default it refuses this host's addresses
+// (loopback, 0.0.0.0, ::), private, link-local and other special ranges,
+// and names that resolve to them, unless -allow names them.
 //
 //	socks5 [-addr 127.0.0.1:1080] [-user NAME:PASSWORD ...] [-allow CIDR ...] [-deny CIDR ...]
+//	       [-idle-timeout 10m] [-half-close-timeout 30s]
 //
 // It listens on loopback unless told otherwise, prints "listening on
 // ADDR" once ready, and shuts down gracefully on SIGINT or SIGTERM.
@@ -43,23 +47,23 @@ func main() {
 	})
 	prefixes := func(list *[]netip.Prefix) func(string) error {
 		return func(s string) error {
-			pfx, err := netip.ParsePrefix(s)
-			if err != nil {
-				return fmt.Errorf("not a CIDR prefix: %q", s)
+			pfx, err := parsePrefix(s)
+			if err == nil {
+				*list = append(*list, pfx)
 			}
-			*list = append(*list, pfx.Masked())
-			return nil
+			return err
 		}
 	}
-	flag.Func("allow", "destination CIDR to allow (repeatable; none: every destination not denied)", prefixes(&p.allow))
-	flag.Func("deny", "destination CIDR to deny (repeatable; wins over -allow)", prefixes(&p.deny))
+	flag.Func("allow", "destination CIDR or address to allow, including this host's and private ranges, which are refused otherwise (repeatable)", prefixes(&p.rules.allow))
+	flag.Func("deny", "destination CIDR or address to refuse (repeatable; the most specific of -allow and -deny wins, deny on a tie)", prefixes(&p.rules.deny))
 	flag.DurationVar(&p.dialTimeout, "dial-timeout", 10*time.Second, "how long to resolve and connect to a destination")
 	flag.DurationVar(&p.handshakeTimeout, "handshake-timeout", 10*time.Second, "how long a client has for its greeting and request")
-	idle := flag.Duration("idle-timeout", 0, "close a client connection idle this long (0: never)")
+	flag.DurationVar(&p.idleTimeout, "idle-timeout", 10*time.Minute, "end a relay when no data has moved either way for this long (0: never)")
+	flag.DurationVar(&p.halfCloseTimeout, "half-close-timeout", 30*time.Second, "end a relay when, after one side has ended, the other has been silent this long (0: never)")
 	maxConns := flag.Int("max-conns", 4000, "clients served at once (each takes 2 descriptors); others are refused")
 	flag.Parse()
 
-	srv := &socketserver.Server{Addr: *addr, Handler: p, IdleTimeout: *idle, MaxConns: *maxConns}
+	srv := &socketserver.Server{Addr: *addr, Handler: p, MaxConns: *maxConns}
 	bound, err := srv.Listen()
 	if err != nil {
 		log.Fatal(err)

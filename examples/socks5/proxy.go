@@ -5,7 +5,6 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/netip"
 	"os"
@@ -20,9 +19,11 @@ import (
 // client connection per request.
 type proxy struct {
 	users            map[string]string // nil: no authentication
-	allow, deny      []netip.Prefix    // destination rules; an empty allow list allows all
+	rules            rules             // which destinations it connects to
 	dialTimeout      time.Duration
 	handshakeTimeout time.Duration
+	idleTimeout      time.Duration // a relay with no data either way for this long ends; 0: never
+	halfCloseTimeout time.Duration // once one side has ended, the other may be silent this long; 0: never
 	resolver         *net.Resolver
 }
 
@@ -37,7 +38,7 @@ func (p *proxy) Handle(r *socketserver.Request) error {
 	}
 	defer upstream.Close()
 	c.SetDeadline(time.Time{})
-	return relay(r, upstream)
+	return p.relay(r, upstream)
 }
 
 var errAuthFailed = errors.New("socks5: authentication failed")
@@ -99,9 +100,10 @@ func (p *proxy) handshake(r *socketserver.Request) (*net.TCPConn, error) {
 // errNotAllowed is a destination the rules refuse.
 var errNotAllowed = errors.New("destination not allowed")
 
-// connect resolves the destination, applies the rules, and dials the
-// allowed addresses in turn within the dial timeout. On failure it returns
-// the reply code that says why.
+// connect resolves the destination and dials its addresses in turn within
+// the dial timeout. The rules are checked on each address as it is
+// dialled (the dialer's Control hook), so what is checked is what is
+// connected to. On failure it returns the reply code that says why.
 func (p *proxy) connect(ctx context.Context, q request) (*net.TCPConn, byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, p.dialTimeout)
 	defer cancel()
@@ -112,32 +114,35 @@ func (p *proxy) connect(ctx context.Context, q request) (*net.TCPConn, byte, err
 			return nil, repHostUnreachable, err
 		}
 	}
-	ips = slices.DeleteFunc(ips, func(ip netip.Addr) bool { return !p.allowed(ip) })
-	if len(ips) == 0 {
-		return nil, repNotAllowed, errNotAllowed
-	}
-	var d net.Dialer
+	d := net.Dialer{Control: p.checkDial}
 	var err error
 	for _, ip := range ips {
 		var c net.Conn
-		if c, err = d.DialContext(ctx, "tcp", netip.AddrPortFrom(ip, q.port).String()); err == nil {
+		if c, err = d.DialContext(ctx, "tcp", netip.AddrPortFrom(canonical(ip), q.port).String()); err == nil {
 			return c.(*net.TCPConn), repSucceeded, nil
 		}
 	}
 	return nil, replyCode(err), err
 }
 
-func (p *proxy) allowed(ip netip.Addr) bool {
-	ip = ip.Unmap()
-	in := func(list []netip.Prefix) bool {
-		return slices.ContainsFunc(list, func(pfx netip.Prefix) bool { return pfx.Contains(ip) })
+// checkDial is the dialer's Control hook: it refuses an address the rules
+// do not allow, before the connection is attempted.
+func (p *proxy) checkDial(_, address string, _ syscall.RawConn) error {
+	ap, err := netip.ParseAddrPort(address)
+	if err != nil {
+		return fmt.Errorf("%w: %q is not an address", errNotAllowed, address)
 	}
-	return !in(p.deny) && (len(p.allow) == 0 || in(p.allow))
+	if !p.rules.allowed(ap.Addr()) {
+		return fmt.Errorf("%w: %s", errNotAllowed, ap.Addr())
+	}
+	return nil
 }
 
 // replyCode maps a dial error to the RFC's reply.
 func replyCode(err error) byte {
 	switch {
+	case errors.Is(err, errNotAllowed):
+		return repNotAllowed
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return repConnectionRefused
 	case errors.Is(err, syscall.ENETUNREACH):
@@ -148,30 +153,4 @@ func replyCode(err error) byte {
 		return repTTLExpired
 	}
 	return repGeneralFailure
-}
-
-// relay copies both ways until both directions have ended. When one side
-// ends its stream, the other side's write half is closed, so a half-closed
-// conversation (an upload, then the answer) goes through whole.
-func relay(r *socketserver.Request, upstream *net.TCPConn) error {
-	up := make(chan error, 1)
-	go func() {
-		_, err := io.Copy(upstream, r.Reader) // what the client had sent ahead is in Reader
-		if err == nil {
-			err = upstream.CloseWrite()
-		} else {
-			upstream.Close() // wakes the other direction
-		}
-		up <- err
-	}()
-	_, err := io.Copy(r.Writer, upstream)
-	if cw, ok := r.Conn.(interface{ CloseWrite() error }); ok && err == nil {
-		err = cw.CloseWrite()
-	} else if err != nil {
-		r.Conn.Close()
-	}
-	if uerr := <-up; err == nil {
-		err = uerr
-	}
-	return err
 }

@@ -6,6 +6,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // udpDrops returns the datagrams the kernel dropped for want of buffer
@@ -38,4 +40,28 @@ func udpDrops(port int) (int64, error) {
 		return 0, fmt.Errorf("no UDP socket on port %d in /proc/net", port)
 	}
 	return total, nil
+}
+
+// discardQueued reads and drops the datagrams queued in f's socket,
+// without waiting, and returns how many there were.
+func discardQueued(f *os.File) int64 {
+	sc, err := f.SyscallConn()
+	if err != nil {
+		return 0
+	}
+	var n int64
+	sc.Read(func(fd uintptr) bool {
+		var b [1]byte
+		for {
+			_, _, err := unix.Recvfrom(int(fd), b[:], unix.MSG_DONTWAIT|unix.MSG_TRUNC)
+			switch {
+			case err == unix.EINTR:
+				continue
+			case err != nil:
+				return true // EAGAIN: nothing left; never wait
+			}
+			n++
+		}
+	})
+	return n
 }

@@ -257,3 +257,18 @@ func truncate(b []byte) string {
 	}
 	return string(b)
 }
+
+// partialFrame returns the message in what a stream left unframed when it
+// ended: an octet-counted frame cut short (with an error that says so, as
+// its bytes are not the whole message), or a line with no newline.
+func partialFrame(rest []byte) ([]byte, error) {
+	if len(rest) > 0 && rest[0] >= '1' && rest[0] <= '9' {
+		if sp := bytes.IndexByte(rest[:min(len(rest), 12)], ' '); sp > 0 {
+			if n, err := strconv.Atoi(string(rest[:sp])); err == nil {
+				msg := rest[sp+1:]
+				return msg, fmt.Errorf("octet-counted frame cut short: %d of %d bytes", len(msg), n)
+			}
+		}
+	}
+	return bytes.TrimRight(rest, "\r\x00"), nil
+}

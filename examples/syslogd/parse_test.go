@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -92,6 +94,16 @@ func TestParseFrames(t *testing.T) {
 	if strings.Join(frames, "|") != strings.Join(want, "|") || string(in[used:]) != "99 <2>partial" {
 		t.Fatalf("frames %q, rest %q", frames, in[used:])
 	}
+	for rest, want := range map[string]string{
+		"99 <2>partial":    "<2>partial / octet-counted frame cut short: 10 of 99 bytes",
+		"<13>no newline\r": "<13>no newline / <nil>",
+		"12":               "12 / <nil>",
+	} {
+		msg, err := partialFrame([]byte(rest))
+		if got := fmt.Sprintf("%s / %v", msg, err); got != want {
+			t.Errorf("partialFrame(%q) = %s, want %s", rest, got, want)
+		}
+	}
 	for _, bad := range []string{"99999 x", "123456789012345", "1x <13>"} {
 		if _, err := parseFrames([]byte(bad), 1024, func([]byte) {}); err == nil {
 			t.Errorf("%q: no error", bad)
@@ -140,6 +152,14 @@ func FuzzParseFrames(f *testing.F) {
 		again, err2 := parseFrames(in[:used], 512, func([]byte) {})
 		if again != used || err2 != nil && err == nil {
 			t.Fatalf("reparse used %d, first %d (%v)", again, used, err2)
+		}
+		// What is left, were the stream to end here, is a partial
+		// message: a part of the rest.
+		if err == nil && used < len(in) {
+			rest := in[used:]
+			if msg, _ := partialFrame(rest); !bytes.Contains(rest, msg) {
+				t.Fatalf("partial %q is not in the rest %q", msg, rest)
+			}
 		}
 	})
 }
