@@ -1,0 +1,315 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+
+	"github.com/socketserver-go/socketserver"
+	"github.com/socketserver-go/socketserver/internal/sockurl"
+)
+
+// run binds every listener, announces them, serves until a signal or a
+// failure, and shuts down.
+func run(cfg *config, stdout, stderr io.Writer) error {
+	logger := newLogger(cfg.logFormat, stderr)
+	f, err := newFleet(cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer f.close()
+	if err := f.bind(); err != nil {
+		return err
+	}
+	stop := notifyStop()
+	defer stop.stop()
+	f.announce(stdout)
+	return f.serve(stop)
+}
+
+func newLogger(format string, w io.Writer) *slog.Logger {
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, nil))
+	}
+	return slog.New(slog.NewTextHandler(w, nil))
+}
+
+// A fleet is the servers sockserve runs, one per socket, and what they
+// share: the TLS configuration, the admin endpoint, the restarter. close
+// is the one way everything is released, whichever step failed.
+type fleet struct {
+	cfg     *config
+	logger  *slog.Logger
+	mode    socketserver.Mode
+	tls     *tls.Config
+	admin   *adminServer // nil without -admin
+	restart *restarter   // nil without -restartable
+	reload  func()       // stops reloading the certificate on SIGHUP; nil without TLS
+
+	members []member // in the order of -listen
+}
+
+// A member is one socket's server, bound and not yet serving.
+type member struct {
+	srv   *socketserver.Server
+	url   string       // the bound address
+	serve func() error // ListenAndServe, Serve or ServePacket
+	sock  io.Closer    // a socket bound outside srv, which srv closes only once it serves it
+}
+
+// newFleet sets up what the servers share. On error, nothing is left
+// open.
+func newFleet(cfg *config, logger *slog.Logger) (_ *fleet, err error) {
+	f := &fleet{cfg: cfg, logger: logger}
+	defer func() {
+		if err != nil {
+			f.close()
+		}
+	}()
+	f.mode, _ = parseMode(cfg)
+	maxLine = cfg.maxLine
+	if ev, ok := f.mode.(socketserver.Event); ok {
+		ev.MaxInput = cfg.maxLine
+		f.mode = ev
+	}
+	tlsCfg, certs, err := cfg.tlsConfig()
+	if err != nil {
+		return nil, err
+	}
+	f.tls = tlsCfg
+	if certs != nil {
+		f.reload = reloadOnSIGHUP(certs, logger)
+	}
+	if cfg.admin != "" && !socketserver.IsChild() {
+		if f.admin, err = newAdmin(cfg.admin); err != nil {
+			return nil, err
+		}
+		go f.admin.serve(logger)
+	}
+	if cfg.restartable {
+		if f.restart, err = newRestarter(cfg.pidFile, logger); err != nil {
+			return nil, err
+		}
+	}
+	return f, nil
+}
+
+// close closes every server and releases what they shared. It is safe
+// after a shutdown, which leaves nothing for Close to do.
+func (f *fleet) close() {
+	for _, m := range f.members {
+		m.srv.Close()
+		if m.sock != nil {
+			m.sock.Close()
+		}
+	}
+	if f.reload != nil {
+		f.reload()
+	}
+	if f.restart != nil {
+		f.restart.stop()
+	}
+	if f.admin != nil {
+		f.admin.close()
+	}
+}
+
+// bind opens the sockets of every -listen URL: inherited ones, ones handed
+// over by a previous process, or new ones.
+func (f *fleet) bind() error {
+	for _, l := range f.cfg.listen {
+		var err error
+		switch {
+		case l.network == "systemd" || l.network == "fd":
+			err = f.bindInherited(l)
+		case f.restart != nil:
+			err = f.bindRestartable(l)
+		default:
+			err = f.bindNew(l)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (f *fleet) bindInherited(l listenURL) error {
+	socks, err := inheritedSockets(l.network, l.address, f.cfg.mode)
+	if err != nil {
+		return fmt.Errorf("%s: %w", sockurl.String(l.network, l.address), err)
+	}
+	for _, sock := range socks { // every one a member, so that close closes it
+		srv := f.newServer(sock.network(), sock.addr().String())
+		if sock.pc != nil {
+			f.add(srv, sock.network(), sock.addr(), func() error { return srv.ServePacket(sock.pc) }, sock.pc)
+		} else {
+			f.add(srv, sock.network(), sock.addr(), func() error { return srv.Serve(sock.ln) }, sock.ln)
+		}
+	}
+	for _, m := range f.members[len(f.members)-len(socks):] {
+		if err := f.instrument(m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (f *fleet) bindRestartable(l listenURL) error {
+	ln, pc, err := f.restart.listen(l.network, l.address)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", sockurl.String(l.network, l.address), err)
+	}
+	srv := f.newServer(l.network, l.address)
+	if pc != nil {
+		f.add(srv, l.network, pc.LocalAddr(), func() error { return srv.ServePacket(pc) }, pc)
+	} else {
+		f.add(srv, l.network, ln.Addr(), func() error { return srv.Serve(ln) }, ln)
+	}
+	return f.instrument(f.members[len(f.members)-1])
+}
+
+func (f *fleet) bindNew(l listenURL) error {
+	srv := f.newServer(l.network, l.address)
+	addr, err := srv.Listen()
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", sockurl.String(l.network, l.address), err)
+	}
+	f.add(srv, l.network, addr, srv.ListenAndServe, nil)
+	return f.instrument(f.members[len(f.members)-1])
+}
+
+// newServer configures the server of one socket.
+func (f *fleet) newServer(network, address string) *socketserver.Server {
+	svc := services[f.cfg.service]
+	srv := &socketserver.Server{
+		Network:      network,
+		Addr:         address,
+		Handler:      svc.handler,
+		EventHandler: svc.events,
+		Mode:         f.mode,
+		Logger:       f.logger,
+		IdleTimeout:  f.cfg.idleTimeout,
+	}
+	if len(f.cfg.allow) > 0 {
+		srv.VerifyRequest = socketserver.AllowNetworks(f.cfg.allow...)
+	}
+	if isStreamNetwork(network) {
+		f.cfg.production.apply(srv, f.tls)
+	}
+	return srv
+}
+
+// add makes srv, bound at addr on network, a member: from here on close
+// closes it, and its socket.
+func (f *fleet) add(srv *socketserver.Server, network string, addr net.Addr, serve func() error, sock io.Closer) {
+	url := sockurl.String(network, addr.String())
+	f.members = append(f.members, member{srv: srv, url: url, serve: serve, sock: sock})
+}
+
+// instrument exports a member's metrics, with -admin.
+func (f *fleet) instrument(m member) error {
+	if f.admin == nil {
+		return nil
+	}
+	return f.admin.instrument(m.srv, m.url)
+}
+
+// announce prints a "listening on URL" line for each socket. A fork
+// child or prefork worker says nothing.
+func (f *fleet) announce(stdout io.Writer) {
+	if socketserver.IsChild() {
+		return
+	}
+	for _, m := range f.members {
+		fmt.Fprintf(stdout, "listening on %s\n", m.url)
+	}
+	if s, ok := stdout.(interface{ Sync() error }); ok {
+		s.Sync()
+	}
+}
+
+// serve serves every socket until a stop signal, a new process taking
+// over, or a server failing; then it shuts them all down.
+func (f *fleet) serve(stop *stopSignals) error {
+	served := make(chan error, len(f.members))
+	for _, m := range f.members {
+		go func() { served <- m.serve() }()
+	}
+	if f.restart != nil {
+		if err := f.restart.ready(); err != nil {
+			f.logger.Error("sockserve: telling the previous process to go", "err", err)
+		}
+	}
+
+	var failure error
+	running := len(f.members)
+	select {
+	case <-f.restart.exit():
+		f.logger.Info("sockserve: a new process took over; shutting down", "grace", f.cfg.grace)
+	case sig := <-stop.ch:
+		f.logger.Info("sockserve: shutting down", "signal", sig.String(), "grace", f.cfg.grace)
+		f.drain(stop)
+	case err := <-served:
+		failure = err // a server failed: stop the others too
+		running--
+	}
+	if err := f.shutdown(stop); err != nil && failure == nil {
+		failure = err
+	}
+	for range running { // each server has cleaned up: socket files removed
+		<-served
+	}
+	return failure
+}
+
+// drain turns /readyz not ready and, with -drain-delay, serves on while
+// load balancers notice; a second signal ends the wait.
+func (f *fleet) drain(stop *stopSignals) {
+	if f.admin == nil {
+		return
+	}
+	f.admin.admin.SetReady(false)
+	if f.cfg.drainDelay > 0 {
+		f.logger.Info("sockserve: not ready; serving on while balancers notice", "drain_delay", f.cfg.drainDelay)
+		stop.wait(f.cfg.drainDelay)
+	}
+}
+
+// shutdown shuts every server down at once, within -grace; a stop signal
+// forces them closed.
+func (f *fleet) shutdown(stop *stopSignals) error {
+	grace := f.cfg.grace
+	ctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	go func() {
+		select {
+		case sig := <-stop.ch:
+			f.logger.Warn("sockserve: second signal: closing now", "signal", sig.String())
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	errs := make(chan error, len(f.members))
+	for _, m := range f.members {
+		go func() { errs <- m.srv.Shutdown(ctx) }()
+	}
+	var err error
+	for range f.members {
+		if e := <-errs; e != nil && err == nil {
+			err = fmt.Errorf("shutdown did not finish within %v; connections were closed", grace)
+		}
+	}
+	return err
+}
+
+func isStreamNetwork(network string) bool {
+	switch network {
+	case "tcp", "tcp4", "tcp6", "unix", "unixpacket":
+		return true
+	}
+	return false
+}
