@@ -23,6 +23,7 @@ import (
 	"io"
 	"net/netip"
 	"os"
+	"runtime"
 	"strings"
 	"time"
 
@@ -39,6 +40,10 @@ func main() {
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "sockserve: %v\n", err)
 		os.Exit(2)
+	}
+	if cfg.version {
+		fmt.Println(version())
+		return
 	}
 	if err := run(cfg, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintf(os.Stderr, "sockserve: %v\n", err)
@@ -60,6 +65,7 @@ type config struct {
 	allow       []netip.Prefix
 	logFormat   string
 	grace       time.Duration
+	version     bool
 	production
 }
 
@@ -97,6 +103,7 @@ func parseFlags(args []string, usage io.Writer) (*config, error) {
 	})
 	fs.StringVar(&cfg.logFormat, "log-format", "text", "log format on stderr: text or json")
 	fs.DurationVar(&cfg.grace, "grace", 10*time.Second, "how long a graceful shutdown waits for requests in flight")
+	fs.BoolVar(&cfg.version, "version", false, "print the version and exit")
 	cfg.production.flags(fs)
 
 	if err := fs.Parse(args); err != nil {
@@ -105,6 +112,9 @@ func parseFlags(args []string, usage io.Writer) (*config, error) {
 			return nil, err
 		}
 		return nil, cli.OneLine(err)
+	}
+	if cfg.version {
+		return cfg, nil
 	}
 	switch {
 	case fs.NArg() > 0:
@@ -140,7 +150,34 @@ func parseFlags(args []string, usage io.Writer) (*config, error) {
 	if cfg.restartable && (cfg.mode == "fork" || cfg.mode == "prefork") {
 		return nil, fmt.Errorf("-restartable works in sync, goroutine, pool and event mode, not %s", cfg.mode)
 	}
+	if err := modeAvailable(cfg.mode); err != nil {
+		return nil, err
+	}
+	for _, l := range cfg.listen {
+		if err := modeServes(cfg.mode, l.network); err != nil {
+			return nil, fmt.Errorf("%s: %w", sockurl.String(l.network, l.address), err)
+		}
+	}
 	return cfg, nil
+}
+
+// modeAvailable checks that this system has the mode: Event mode needs
+// epoll, Fork and Prefork Linux's process handling.
+func modeAvailable(mode string) error {
+	if runtime.GOOS != "linux" && (mode == "event" || mode == "fork" || mode == "prefork") {
+		return fmt.Errorf("-mode %s is implemented on Linux only", mode)
+	}
+	return nil
+}
+
+// modeServes checks that the mode serves sockets of network, so that no
+// listener is announced that then fails to serve. Inherited sockets are
+// checked once their network is known.
+func modeServes(mode, network string) error {
+	if mode == "event" && network == "unixpacket" {
+		return errors.New("-mode event serves tcp, udp, unix and unixgram sockets, not unixpacket")
+	}
+	return nil
 }
 
 func printUsage(fs *flag.FlagSet, w io.Writer) {

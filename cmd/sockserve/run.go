@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"crypto/tls"
 	"fmt"
 	"io"
@@ -15,7 +14,8 @@ import (
 // run binds every listener, announces them, serves until a signal or a
 // failure, and shuts down.
 func run(cfg *config, stdout, stderr io.Writer) error {
-	logger := newLogger(cfg.logFormat, stderr)
+	logger, quiet := newLogger(cfg.logFormat, stderr)
+	defer quiet.close() // after the servers: the last count of handshake failures
 	f, err := newFleet(cfg, logger)
 	if err != nil {
 		return err
@@ -28,13 +28,6 @@ func run(cfg *config, stdout, stderr io.Writer) error {
 	defer stop.stop()
 	f.announce(stdout)
 	return f.serve(stop)
-}
-
-func newLogger(format string, w io.Writer) *slog.Logger {
-	if format == "json" {
-		return slog.New(slog.NewJSONHandler(w, nil))
-	}
-	return slog.New(slog.NewTextHandler(w, nil))
 }
 
 // A fleet is the servers sockserve runs, one per socket, and what they
@@ -84,10 +77,13 @@ func newFleet(cfg *config, logger *slog.Logger) (_ *fleet, err error) {
 		f.reload = reloadOnSIGHUP(certs, logger)
 	}
 	if cfg.admin != "" && !socketserver.IsChild() {
-		if f.admin, err = newAdmin(cfg.admin); err != nil {
+		if f.admin, err = newAdmin(cfg.admin, cfg.adminTimeout); err != nil {
 			return nil, err
 		}
-		go f.admin.serve(logger)
+		if f.admin.public() {
+			logger.Warn("sockserve: the admin endpoint is open to other hosts, without authentication: bind -admin to 127.0.0.1 or firewall it",
+				"admin", f.admin.url)
+		}
 	}
 	if cfg.restartable {
 		if f.restart, err = newRestarter(cfg.pidFile, logger); err != nil {
@@ -143,6 +139,14 @@ func (f *fleet) bindInherited(l listenURL) error {
 		return fmt.Errorf("%s: %w", sockurl.String(l.network, l.address), err)
 	}
 	for _, sock := range socks { // every one a member, so that close closes it
+		if err := modeServes(f.cfg.mode, sock.network()); err != nil {
+			for _, s := range socks {
+				s.close()
+			}
+			return fmt.Errorf("%s: %w", sockurl.String(l.network, l.address), err)
+		}
+	}
+	for _, sock := range socks {
 		srv := f.newServer(sock.network(), sock.addr().String())
 		if sock.pc != nil {
 			f.add(srv, sock.network(), sock.addr(), func() error { return srv.ServePacket(sock.pc) }, sock.pc)
@@ -224,86 +228,16 @@ func (f *fleet) announce(stdout io.Writer) {
 	if socketserver.IsChild() {
 		return
 	}
+	f.logger.Info("sockserve: serving", "service", f.cfg.service, "mode", f.mode.String(), "listeners", len(f.members))
 	for _, m := range f.members {
 		fmt.Fprintf(stdout, "listening on %s\n", m.url)
+	}
+	if f.admin != nil {
+		fmt.Fprintf(stdout, "admin on %s\n", f.admin.url)
 	}
 	if s, ok := stdout.(interface{ Sync() error }); ok {
 		s.Sync()
 	}
-}
-
-// serve serves every socket until a stop signal, a new process taking
-// over, or a server failing; then it shuts them all down.
-func (f *fleet) serve(stop *stopSignals) error {
-	served := make(chan error, len(f.members))
-	for _, m := range f.members {
-		go func() { served <- m.serve() }()
-	}
-	if f.restart != nil {
-		if err := f.restart.ready(); err != nil {
-			f.logger.Error("sockserve: telling the previous process to go", "err", err)
-		}
-	}
-
-	var failure error
-	running := len(f.members)
-	select {
-	case <-f.restart.exit():
-		f.logger.Info("sockserve: a new process took over; shutting down", "grace", f.cfg.grace)
-	case sig := <-stop.ch:
-		f.logger.Info("sockserve: shutting down", "signal", sig.String(), "grace", f.cfg.grace)
-		f.drain(stop)
-	case err := <-served:
-		failure = err // a server failed: stop the others too
-		running--
-	}
-	if err := f.shutdown(stop); err != nil && failure == nil {
-		failure = err
-	}
-	for range running { // each server has cleaned up: socket files removed
-		<-served
-	}
-	return failure
-}
-
-// drain turns /readyz not ready and, with -drain-delay, serves on while
-// load balancers notice; a second signal ends the wait.
-func (f *fleet) drain(stop *stopSignals) {
-	if f.admin == nil {
-		return
-	}
-	f.admin.admin.SetReady(false)
-	if f.cfg.drainDelay > 0 {
-		f.logger.Info("sockserve: not ready; serving on while balancers notice", "drain_delay", f.cfg.drainDelay)
-		stop.wait(f.cfg.drainDelay)
-	}
-}
-
-// shutdown shuts every server down at once, within -grace; a stop signal
-// forces them closed.
-func (f *fleet) shutdown(stop *stopSignals) error {
-	grace := f.cfg.grace
-	ctx, cancel := context.WithTimeout(context.Background(), grace)
-	defer cancel()
-	go func() {
-		select {
-		case sig := <-stop.ch:
-			f.logger.Warn("sockserve: second signal: closing now", "signal", sig.String())
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
-	errs := make(chan error, len(f.members))
-	for _, m := range f.members {
-		go func() { errs <- m.srv.Shutdown(ctx) }()
-	}
-	var err error
-	for range f.members {
-		if e := <-errs; e != nil && err == nil {
-			err = fmt.Errorf("shutdown did not finish within %v; connections were closed", grace)
-		}
-	}
-	return err
 }
 
 func isStreamNetwork(network string) bool {
