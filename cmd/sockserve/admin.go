@@ -93,3 +93,33 @@ func (a *adminServer) close() {
 	a.http.Shutdown(ctx)
 	<-a.done
 }
+
+// programStats counts the runs of -admin's program by how they ended:
+// success, failure (a non-zero exit status), signal (killed), stopped (by
+// shutdown's signal) or start_error. The zero value counts nothing.
+type programStats struct{ exits *prometheus.CounterVec }
+
+func (p programStats) exit(result string) {
+	if p.exits != nil {
+		p.exits.WithLabelValues(result).Inc()
+	}
+}
+
+// instrumentPrograms exports the program's metrics: its runs by how they
+// ended, and how many are running (count).
+func (a *adminServer) instrumentPrograms(count func() int) (programStats, error) {
+	exits := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "sockserve_program_exits_total",
+		Help: "Runs of the program, by how they ended: success, failure (non-zero exit status), signal, stopped (at shutdown), start_error.",
+	}, []string{"result"})
+	running := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "sockserve_programs_running",
+		Help: "Programs running now.",
+	}, func() float64 { return float64(count()) })
+	for _, c := range []prometheus.Collector{exits, running} {
+		if err := a.reg.Register(c); err != nil {
+			return programStats{}, err
+		}
+	}
+	return programStats{exits: exits}, nil
+}

@@ -1,7 +1,10 @@
-// Command sockserve serves a built-in service over any socket transport in
-// any concurrency mode of package socketserver.
+// Command sockserve serves a built-in service, or runs any program for
+// each connection or datagram (a superserver, as inetd and tcpserver),
+// over any socket transport in any concurrency mode of package
+// socketserver.
 //
 //	sockserve -service NAME -listen URL [-listen URL ...] [flags]
+//	sockserve [flags] -listen URL [-listen URL ...] [--] PROGRAM [ARG...]
 //
 // URLs are tcp://host:port, tcp4://, tcp6://[::1]:port, udp://, udp4://,
 // udp6://, unix:///abs/path, unixgram:///abs/path, unixpacket:///abs/path;
@@ -66,6 +69,7 @@ type config struct {
 	logFormat   string
 	grace       time.Duration
 	version     bool
+	program     *program // what to run, if not a service
 	production
 }
 
@@ -116,11 +120,12 @@ func parseFlags(args []string, usage io.Writer) (*config, error) {
 	if cfg.version {
 		return cfg, nil
 	}
+	if err := cfg.parseProgram(fs, args); err != nil {
+		return nil, err
+	}
 	switch {
-	case fs.NArg() > 0:
-		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	case cfg.service == "":
-		return nil, fmt.Errorf("-service is required (one of %s)", strings.Join(serviceNames(), ", "))
+	case cfg.service == "" && cfg.program == nil:
+		return nil, fmt.Errorf("-service or a program is required (services: %s)", strings.Join(serviceNames(), ", "))
 	case len(cfg.listen) == 0:
 		return nil, errors.New("-listen is required, e.g. -listen tcp://127.0.0.1:9999")
 	case cfg.workers < 0:
@@ -141,7 +146,7 @@ func parseFlags(args []string, usage io.Writer) (*config, error) {
 	if err := cfg.production.check(); err != nil {
 		return nil, err
 	}
-	if _, ok := services[cfg.service]; !ok {
+	if _, ok := services[cfg.service]; !ok && cfg.program == nil {
 		return nil, fmt.Errorf("unknown service %q (want one of %s)", cfg.service, strings.Join(serviceNames(), ", "))
 	}
 	if _, err := parseMode(cfg); err != nil {
@@ -181,7 +186,8 @@ func modeServes(mode, network string) error {
 }
 
 func printUsage(fs *flag.FlagSet, w io.Writer) {
-	fmt.Fprintf(w, "usage: sockserve -service NAME -listen URL [-listen URL ...] [flags]\n\nservices:\n")
+	fmt.Fprintf(w, "usage: sockserve -service NAME -listen URL [-listen URL ...] [flags]\n")
+	fmt.Fprintf(w, "       sockserve [flags] -listen URL [-listen URL ...] [--] PROGRAM [ARG...]\n\nservices:\n")
 	for _, name := range serviceNames() {
 		fmt.Fprintf(w, "  %-8s %s\n", name, services[name].doc)
 	}
@@ -197,6 +203,11 @@ func parseMode(cfg *config) (socketserver.Mode, error) {
 	case "goroutine":
 		return socketserver.Goroutine{}, nil
 	case "pool":
+		if cfg.program != nil {
+			// A worker per program at most; at the bound, hand-off only: the
+			// listen backlog holds the clients.
+			return socketserver.Pool{Workers: cfg.maxChildren, Queue: -1}, nil
+		}
 		return socketserver.Pool{Workers: cfg.workers}, nil
 	case "event":
 		return socketserver.Event{Loops: cfg.loops}, nil

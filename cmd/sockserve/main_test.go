@@ -394,7 +394,7 @@ func TestBadInvocations(t *testing.T) {
 		want string
 	}{
 		{args: []string{"-service", "echo"}, code: 2, want: "-listen is required"},
-		{args: []string{"-listen", "tcp://127.0.0.1:0"}, code: 2, want: "-service is required"},
+		{args: []string{"-listen", "tcp://127.0.0.1:0"}, code: 2, want: "-service or a program is required"},
 		{args: []string{"-service", "nope", "-listen", "tcp://127.0.0.1:0"}, code: 2, want: `unknown service "nope"`},
 		{args: []string{"-service", "echo", "-listen", "tcp://127.0.0.1"}, code: 2, want: "missing :port"},
 		{args: []string{"-service", "echo", "-listen", "ftp://127.0.0.1:21"}, code: 2, want: `unknown scheme "ftp"`},
@@ -439,8 +439,8 @@ func FuzzParseFlags(f *testing.F) {
 			}
 			return
 		}
-		if !cfg.version && (cfg.service == "" || len(cfg.listen) == 0) {
-			t.Fatalf("accepted a configuration without a service or listener: %+v", cfg)
+		if !cfg.version && ((cfg.service == "") == (cfg.program == nil) || len(cfg.listen) == 0) {
+			t.Fatalf("accepted a configuration without one service or program, or without a listener: %+v", cfg)
 		}
 	})
 }

@@ -40,6 +40,7 @@ type fleet struct {
 	tls     *tls.Config
 	admin   *adminServer // nil without -admin
 	restart *restarter   // nil without -restartable
+	program *superserver // runs the program; nil with -service
 	reload  func()       // stops reloading the certificate on SIGHUP; nil without TLS
 
 	members []member // in the order of -listen
@@ -85,6 +86,17 @@ func newFleet(cfg *config, logger *slog.Logger) (_ *fleet, err error) {
 				"admin", f.admin.url)
 		}
 	}
+	if cfg.program != nil {
+		relay := cfg.idleTimeout > 0 || cfg.readTimeout > 0 || cfg.writeTimeout > 0 || cfg.firstByteTimeout > 0
+		f.program = newSuperserver(cfg.program, cfg.maxChildren, relay, logger)
+		if f.admin != nil {
+			st, err := f.admin.instrumentPrograms(f.program.count)
+			if err != nil {
+				return nil, err
+			}
+			f.program.setStats(st)
+		}
+	}
 	if cfg.restartable {
 		if f.restart, err = newRestarter(cfg.pidFile, logger); err != nil {
 			return nil, err
@@ -96,6 +108,9 @@ func newFleet(cfg *config, logger *slog.Logger) (_ *fleet, err error) {
 // close closes every server and releases what they shared. It is safe
 // after a shutdown, which leaves nothing for Close to do.
 func (f *fleet) close() {
+	if f.program != nil {
+		f.program.kill() // any left: a server that failed to start, say
+	}
 	for _, m := range f.members {
 		m.srv.Close()
 		if m.sock != nil {
@@ -188,15 +203,17 @@ func (f *fleet) bindNew(l listenURL) error {
 
 // newServer configures the server of one socket.
 func (f *fleet) newServer(network, address string) *socketserver.Server {
-	svc := services[f.cfg.service]
 	srv := &socketserver.Server{
-		Network:      network,
-		Addr:         address,
-		Handler:      svc.handler,
-		EventHandler: svc.events,
-		Mode:         f.mode,
-		Logger:       f.logger,
-		IdleTimeout:  f.cfg.idleTimeout,
+		Network:     network,
+		Addr:        address,
+		Mode:        f.mode,
+		Logger:      f.logger,
+		IdleTimeout: f.cfg.idleTimeout,
+	}
+	if f.program != nil {
+		srv.Handler = f.program
+	} else {
+		srv.Handler, srv.EventHandler = services[f.cfg.service].handler, services[f.cfg.service].events
 	}
 	if len(f.cfg.allow) > 0 {
 		srv.VerifyRequest = socketserver.AllowNetworks(f.cfg.allow...)
@@ -228,7 +245,11 @@ func (f *fleet) announce(stdout io.Writer) {
 	if socketserver.IsChild() {
 		return
 	}
-	f.logger.Info("sockserve: serving", "service", f.cfg.service, "mode", f.mode.String(), "listeners", len(f.members))
+	what := slog.String("service", f.cfg.service)
+	if f.cfg.program != nil {
+		what = slog.String("program", f.cfg.program.String())
+	}
+	f.logger.Info("sockserve: serving", what, slog.String("mode", f.mode.String()), slog.Int("listeners", len(f.members)))
 	for _, m := range f.members {
 		fmt.Fprintf(stdout, "listening on %s\n", m.url)
 	}

@@ -120,6 +120,11 @@ func (f *fleet) shutdown(cut *cutter) error {
 	start := time.Now()
 	grace := time.AfterFunc(f.cfg.grace, func() { cut.cut(errGraceExpired) })
 	defer grace.Stop()
+	if f.program != nil { // programs get SIGTERM now, SIGKILL at the cut
+		f.program.terminate()
+		stop := context.AfterFunc(cut.ctx, f.program.kill)
+		defer stop()
+	}
 	errs := make(chan error, len(f.members))
 	for _, m := range f.members {
 		go func() { errs <- m.srv.Shutdown(cut.ctx) }()
