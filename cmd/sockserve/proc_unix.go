@@ -3,7 +3,6 @@
 package main
 
 import (
-	"errors"
 	"os"
 	"syscall"
 )
@@ -12,6 +11,7 @@ import (
 type proc struct {
 	pid int
 	p   *os.Process
+	ws  syscall.WaitStatus // set by waitExit
 }
 
 // startProc starts path with argv and env, with files as its descriptors
@@ -27,21 +27,42 @@ func startProc(path string, argv, env []string, files []uintptr) (*proc, error) 
 	return &proc{pid: pid, p: p}, err
 }
 
-// wait waits for the process to exit, and reaps it.
-func (p *proc) wait() (syscall.WaitStatus, error) {
+// waitExit waits until the process has exited, and reaps it: os.Process
+// cannot wait without reaping. signal signals the process alone, so
+// that a reused PID is never a concern.
+func (p *proc) waitExit() error {
 	st, err := p.p.Wait()
-	if err != nil {
-		return 0, err
+	if err == nil {
+		p.ws, _ = st.Sys().(syscall.WaitStatus)
 	}
-	ws, ok := st.Sys().(syscall.WaitStatus)
-	if !ok {
-		return 0, errors.New("no wait status")
-	}
-	return ws, nil
+	return err
 }
+
+// reap returns the exit status waitExit collected.
+func (p *proc) reap() (syscall.WaitStatus, error) { return p.ws, nil }
 
 // signal sends sig to the process, if it is still there.
 func (p *proc) signal(sig syscall.Signal) { p.p.Signal(sig) }
 
 // release does nothing: os.Process needs no release after Wait.
 func (p *proc) release() {}
+
+// childPipe returns a pipe whose write end, blocking, is for a child, and
+// whose read end is ours.
+func childPipe() (ours *os.File, theirs int, err error) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, -1, err
+	}
+	fd, err := syscall.Dup(int(w.Fd()))
+	w.Close()
+	if err != nil {
+		r.Close()
+		return nil, -1, os.NewSyscallError("dup", err)
+	}
+	syscall.CloseOnExec(fd)
+	return r, fd, nil
+}
+
+// setBlocking puts a socket in blocking mode, or back.
+func setBlocking(fd uintptr, blocking bool) error { return syscall.SetNonblock(int(fd), !blocking) }

@@ -48,6 +48,7 @@ type superRound struct {
 	conns   int
 	elapsed time.Duration
 	cpu     time.Duration // the server's and its waited-for children's
+	self    time.Duration // the server's alone
 }
 
 func (r superRound) rate() float64             { return float64(r.conns) / r.elapsed.Seconds() }
@@ -90,9 +91,10 @@ func BenchmarkSuperserverCat(b *testing.B) {
 	}
 	rate := func(r superRound) float64 { return r.rate() }
 	cpu := func(r superRound) float64 { return float64(r.cpuPerConn()) / 1e6 }
-	b.Logf("%-10s %12s %14s %22s", "peer", "conns/s", "CPU ms/conn", "vs tcpserver (rate, CPU)")
+	self := func(r superRound) float64 { return float64(r.self/time.Duration(max(r.conns, 1))) / 1e6 }
+	b.Logf("%-10s %12s %14s %22s %24s", "peer", "conns/s", "CPU ms/conn", "of which the server's", "vs tcpserver (rate, CPU)")
 	for _, p := range peers {
-		b.Logf("%-10s %12.0f %14.3f %11.2f× %9.2f×", p.name, median(p.name, rate), median(p.name, cpu),
+		b.Logf("%-10s %12.0f %14.3f %22.3f %13.2f× %9.2f×", p.name, median(p.name, rate), median(p.name, cpu), median(p.name, self),
 			median(p.name, rate)/median("tcpserver", rate), median(p.name, cpu)/median("tcpserver", cpu))
 		b.ReportMetric(median(p.name, rate), p.name+"-conns/s")
 		b.ReportMetric(median(p.name, cpu), p.name+"-cpu-ms/conn")
@@ -123,7 +125,7 @@ func measureSuperPeer(b *testing.B, bin string, p superPeer, d time.Duration) (s
 		}
 		return err == nil
 	})
-	cpu0, err := processCPU(cmd.Process.Pid)
+	cpu0, self0, err := processCPU(cmd.Process.Pid)
 	if err != nil {
 		return superRound{}, err
 	}
@@ -162,29 +164,29 @@ func measureSuperPeer(b *testing.B, bin string, p superPeer, d time.Duration) (s
 	// The last cats may still be exiting: wait until the server has reaped
 	// them, so that their CPU is counted, as the others' is.
 	servetest.WaitUntil(b, p.name+" to reap its children", func() bool { return len(childrenOf(b, cmd.Process.Pid)) == 0 })
-	cpu1, err := processCPU(cmd.Process.Pid)
+	cpu1, self1, err := processCPU(cmd.Process.Pid)
 	if err != nil {
 		return superRound{}, err
 	}
-	return superRound{conns: int(conns.Load()), elapsed: elapsed, cpu: cpu1 - cpu0}, nil
+	return superRound{conns: int(conns.Load()), elapsed: elapsed, cpu: cpu1 - cpu0, self: self1 - self0}, nil
 }
 
-// processCPU returns a process's CPU time and that of the children it
-// has waited for (utime, stime, cutime, cstime in /proc/PID/stat).
-func processCPU(pid int) (time.Duration, error) {
+// processCPU returns a process's CPU time with that of the children it
+// has waited for, and its own alone (utime, stime, cutime, cstime in
+// /proc/PID/stat).
+func processCPU(pid int) (all, self time.Duration, err error) {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	s := string(data)
 	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
-	var ticks int64
-	for _, i := range []int{11, 12, 13, 14} { // fields 14-17, counted from state (field 3)
-		n, err := strconv.ParseInt(f[i], 10, 64)
-		if err != nil {
-			return 0, err
+	var ticks [4]int64
+	for i := range ticks { // fields 14-17, counted from state (field 3)
+		if ticks[i], err = strconv.ParseInt(f[11+i], 10, 64); err != nil {
+			return 0, 0, err
 		}
-		ticks += n
 	}
-	return time.Duration(ticks) * (time.Second / 100), nil // USER_HZ is 100 on Linux
+	const tick = time.Second / 100 // USER_HZ is 100 on Linux
+	return time.Duration(ticks[0]+ticks[1]+ticks[2]+ticks[3]) * tick, time.Duration(ticks[0]+ticks[1]) * tick, nil
 }

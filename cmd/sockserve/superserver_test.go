@@ -365,9 +365,7 @@ func TestProgramMaxChildren(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if v := value(); v != "0" {
-		t.Errorf("%s programs running after all were served", v)
-	}
+	servetest.WaitUntil(t, "every program to end", func() bool { return value() == "0" })
 }
 
 // At shutdown programs get SIGTERM; one that ignores it gets SIGKILL when
@@ -396,6 +394,28 @@ func TestProgramShutdown(t *testing.T) {
 			}
 		})
 	}
+}
+
+// At shutdown the signal reaches what the program started too: its
+// process group.
+func TestProgramShutdownGroup(t *testing.T) {
+	p := startServe(t, 1, "-listen", "tcp://127.0.0.1:0", "--", "/bin/sh", "-c", `sleep 60 & echo $!; wait`)
+	line, err := bufio.NewReader(dialURL(t, p.urls[0])).ReadString('\n')
+	sleeper, _ := strconv.Atoi(strings.TrimSpace(line))
+	if err != nil || sleeper == 0 {
+		t.Fatalf("%q, %v", line, err)
+	}
+	if code := p.stop(t); code != 0 {
+		t.Errorf("exit %d:\n%s", code, p.stderr)
+	}
+	servetest.WaitUntil(t, "the program's background sleep to end", func() bool {
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", sleeper))
+		if err != nil {
+			return true
+		}
+		f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+		return len(f) > 0 && f[0] == "Z" // dead, waiting for whoever adopted it
+	})
 }
 
 // A client outside -allow starts no program; -read-timeout cuts a silent

@@ -27,13 +27,14 @@ import (
 // connection's ID.
 //
 // A plain TCP or Unix connection is handed over: the process gets the
-// socket itself, as from tcpserver, and sockserve touches none of its
-// bytes. Where something sits between (TLS, the PROXY protocol, or a
+// socket itself, as from tcpserver, and sockserve keeps no descriptor of
+// it. Where something sits between (TLS, the PROXY protocol, or a
 // timeout, which must see the bytes to time them), sockserve relays them
 // over a socket pair, passing half-closes on both ways.
 //
 // At most -max-children programs run at once. Shutdown sends each
-// SIGTERM (terminate), then SIGKILL when the grace period is over (kill).
+// SIGTERM (terminate), then SIGKILL when the grace period is over (kill);
+// on Linux, to its process group too, for what it started.
 type superserver struct {
 	prog   *program
 	env    []string // sockserve's environment less the UCSPI variables
@@ -96,9 +97,10 @@ func (s *superserver) Handle(r *socketserver.Request) error {
 
 // handOver runs the program on the client's socket itself. The process
 // needs it in blocking mode, which is a property of the socket, not of
-// the descriptor: sockserve's own descriptor is blocking too while the
-// program runs (sockserve does not use it then), and non-blocking again
-// before the server closes it.
+// the descriptor; so, once the program has the socket, sockserve closes
+// its own descriptor, which it will not use again: as from tcpserver, the
+// connection ends when the program ends, and the program's exit is what
+// tears it down.
 func (s *superserver) handOver(r *socketserver.Request, sc syscall.Conn) error {
 	rc, err := sc.SyscallConn()
 	if err != nil {
@@ -106,17 +108,16 @@ func (s *superserver) handOver(r *socketserver.Request, sc syscall.Conn) error {
 	}
 	var c *child
 	cerr := rc.Control(func(fd uintptr) {
-		if err = syscall.SetNonblock(int(fd), false); err == nil {
+		if err = setBlocking(fd, true); err == nil {
 			c, err = s.start(r, fd, fd)
 		}
 	})
 	if c == nil {
-		rc.Control(func(fd uintptr) { syscall.SetNonblock(int(fd), true) })
+		rc.Control(func(fd uintptr) { setBlocking(fd, false) })
 		return errors.Join(err, cerr)
 	}
-	ws := s.wait(c)
-	rc.Control(func(fd uintptr) { syscall.SetNonblock(int(fd), true) })
-	return s.ended(r, c, ws)
+	r.Conn.Close()
+	return s.ended(r, c, s.wait(c))
 }
 
 // relayStream runs the program on one end of a socket pair, and copies
@@ -226,12 +227,12 @@ type child struct {
 // as they are, and no goroutine is started but the one that logs the
 // program's standard error.
 func (s *superserver) start(r *socketserver.Request, stdin, stdout uintptr) (*child, error) {
-	errR, errW, err := os.Pipe()
+	errR, errW, err := childPipe()
 	if err != nil {
 		return nil, err
 	}
-	p, err := startProc(s.prog.path, s.prog.argv, ucspiEnv(s.env, r), []uintptr{stdin, stdout, errW.Fd()})
-	errW.Close()
+	p, err := startProc(s.prog.path, s.prog.argv, ucspiEnv(s.env, r), []uintptr{stdin, stdout, uintptr(errW)})
+	syscall.Close(errW)
 	if err != nil {
 		errR.Close()
 		s.stats.exit("start_error")
@@ -245,10 +246,11 @@ func (s *superserver) start(r *socketserver.Request, stdin, stdout uintptr) (*ch
 
 // wait waits for the program to exit and for its standard error.
 func (s *superserver) wait(c *child) syscall.WaitStatus {
-	ws, err := c.p.wait()
-	s.untrack(c.p)
+	err := c.p.waitExit()
+	s.untrack(c.p) // no signal for it from now on: its PID is about to be free
+	ws, rerr := c.p.reap()
 	c.p.release()
-	if err != nil { // not our child: cannot happen
+	if err = errors.Join(err, rerr); err != nil { // not our child: cannot happen
 		s.logger.Error("sockserve: waiting for a program", "pid", c.p.pid, "err", err)
 	}
 	select {
