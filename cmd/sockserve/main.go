@@ -9,9 +9,18 @@
 // URLs are tcp://host:port, tcp4://, tcp6://[::1]:port, udp://, udp4://,
 // udp6://, unix:///abs/path, unixgram:///abs/path, unixpacket:///abs/path;
 // port 0 picks a free port. For each listener sockserve prints one line,
-// "listening on URL", with the bound address, once it is ready to handle
-// signals. SIGINT or SIGTERM shuts it down gracefully within -grace (a
+// "listening on URL", with the bound address, once every listener is
+// bound and it is ready to handle signals (and "admin on URL" with
+// -admin). SIGINT or SIGTERM shuts it down gracefully within -grace (a
 // second signal forces it); it exits 0 after a clean shutdown.
+//
+// A program, run without a shell, gets each connection on its standard
+// input and output (the socket itself, or, through TLS, the PROXY
+// protocol or a timeout, a relay), or each datagram on its standard
+// input, its standard output being the reply; its environment describes
+// the client as UCSPI's tcpserver does (PROTO, TCPREMOTEIP, ...). At most
+// -max-children run at once; at shutdown they get SIGTERM, then SIGKILL
+// after -grace.
 //
 // With -mode fork each request is served by a new sockserve process (the
 // pid service shows it), at most -max-children at once, with -spares

@@ -428,6 +428,8 @@ func FuzzParseFlags(f *testing.F) {
 		"-service\x00upper\x00-listen\x00unix:///tmp/x\x00-mode\x00pool\x00-workers\x004",
 		"-allow\x0010.0.0.0/8\x00-grace\x001s\x00-idle-timeout\x00-1s",
 		"-listen\x00tcp6://[::1]:0\x00-log-format\x00json\x00extra",
+		"-listen\x00tcp://127.0.0.1:0\x00-max-children\x002\x00--\x00cat\x00-u",
+		"-listen\x00udp://127.0.0.1:0\x00-mode\x00event\x00/bin/sh\x00-c\x00env",
 	} {
 		f.Add(seed)
 	}

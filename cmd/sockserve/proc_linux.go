@@ -7,12 +7,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// A proc is a running program, known by a pidfd: a signal never reaches
-// another process that took its PID, and the wait for its exit is on the
-// runtime's poller, not a thread blocked in wait4 for each program.
+// A proc is a running program, with a pidfd by which to signal it: a
+// signal never reaches another process that took its PID.
 type proc struct {
 	pid   int
-	pidfd *os.File // pollable: readable once the process has exited; nil on kernels before 5.3
+	pidfd int // -1 on kernels before 5.3
 }
 
 // startProc starts path with argv and env, with files as its descriptors
@@ -25,52 +24,31 @@ func startProc(path string, argv, env []string, files []uintptr) (*proc, error) 
 	if err != nil {
 		return nil, err
 	}
-	p := &proc{pid: pid}
-	if pidfd >= 0 {
-		if syscall.SetNonblock(pidfd, true) == nil {
-			p.pidfd = os.NewFile(uintptr(pidfd), "pidfd")
-		} else {
-			syscall.Close(pidfd)
+	return &proc{pid: pid, pidfd: pidfd}, nil
+}
+
+// exited reports whether the process has exited, without reaping it.
+func (p *proc) exited() bool {
+	var info unix.Siginfo
+	for {
+		err := unix.Waitid(unix.P_PID, p.pid, &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil)
+		if err != unix.EINTR {
+			return err == nil && info.Signo != 0 // no state yet: Signo is left zero
 		}
 	}
-	return p, nil
 }
 
 // waitExit waits until the process has exited, without reaping it: until
 // reap, its PID, which is also its process group's ID, stays its own, so
-// that signal may signal the group.
+// that signal may signal the group. The thread blocks; it is called when
+// the program's standard error has ended, that is, as it exits.
 func (p *proc) waitExit() error {
-	exited := func() (bool, error) {
-		var info unix.Siginfo
-		for {
-			err := unix.Waitid(unix.P_PID, p.pid, &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil)
-			if err != unix.EINTR {
-				return info.Signo != 0, err // no state yet: Signo is left zero
-			}
+	for {
+		err := unix.Waitid(unix.P_PID, p.pid, nil, unix.WEXITED|unix.WNOWAIT, nil)
+		if err != unix.EINTR {
+			return err
 		}
 	}
-	if p.pidfd == nil {
-		for {
-			err := unix.Waitid(unix.P_PID, p.pid, nil, unix.WEXITED|unix.WNOWAIT, nil)
-			if err != unix.EINTR {
-				return err
-			}
-		}
-	}
-	rc, err := p.pidfd.SyscallConn()
-	if err != nil {
-		return err
-	}
-	var werr error
-	err = rc.Read(func(uintptr) bool {
-		var done bool
-		done, werr = exited()
-		return done || werr != nil // else not yet: wait until the pidfd is readable
-	})
-	if werr != nil {
-		return werr
-	}
-	return err
 }
 
 // reap collects the exit status of the process, which has exited.
@@ -88,18 +66,16 @@ func (p *proc) reap() (syscall.WaitStatus, error) {
 // program started too, a shell's pipeline say. Call it only between
 // start and reap.
 func (p *proc) signal(sig syscall.Signal) {
-	if p.pidfd != nil {
-		if rc, err := p.pidfd.SyscallConn(); err == nil {
-			rc.Control(func(fd uintptr) { unix.PidfdSendSignal(int(fd), sig, nil, 0) })
-		}
+	if p.pidfd >= 0 {
+		unix.PidfdSendSignal(p.pidfd, sig, nil, 0)
 	}
 	syscall.Kill(-p.pid, sig)
 }
 
-// release frees the pidfd, once wait has returned.
+// release frees the pidfd, once reaped.
 func (p *proc) release() {
-	if p.pidfd != nil {
-		p.pidfd.Close()
+	if p.pidfd >= 0 {
+		syscall.Close(p.pidfd)
 	}
 }
 
@@ -110,10 +86,10 @@ func childPipe() (ours *os.File, theirs int, err error) {
 	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
 		return nil, -1, os.NewSyscallError("pipe2", err)
 	}
-	if err := unix.SetNonblock(p[0], true); err != nil {
+	if _, err := unix.FcntlInt(uintptr(p[0]), unix.F_SETFL, unix.O_RDONLY|unix.O_NONBLOCK); err != nil {
 		unix.Close(p[0])
 		unix.Close(p[1])
-		return nil, -1, os.NewSyscallError("setnonblock", err)
+		return nil, -1, os.NewSyscallError("fcntl", err)
 	}
 	return os.NewFile(uintptr(p[0]), "|0"), p[1], nil
 }

@@ -27,6 +27,11 @@ func startProc(path string, argv, env []string, files []uintptr) (*proc, error) 
 	return &proc{pid: pid, p: p}, err
 }
 
+// exited reports false: os.Process cannot look without reaping. A
+// program whose standard error is held open by a process it started is
+// waited for until that ends.
+func (p *proc) exited() bool { return false }
+
 // waitExit waits until the process has exited, and reaps it: os.Process
 // cannot wait without reaping. signal signals the process alone, so
 // that a reused PID is never a concern.

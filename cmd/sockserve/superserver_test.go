@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -416,6 +417,28 @@ func TestProgramShutdownGroup(t *testing.T) {
 		f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
 		return len(f) > 0 && f[0] == "Z" // dead, waiting for whoever adopted it
 	})
+}
+
+// A program that leaves a process holding its standard error open is
+// reaped all the same, and its slot freed, once it has exited.
+func TestProgramStderrHeldOpen(t *testing.T) {
+	p := startServe(t, 1, "-listen", "tcp://127.0.0.1:0", "-admin", "tcp://127.0.0.1:0", "--",
+		"/bin/sh", "-c", `sleep 60 </dev/null >/dev/null & echo $!; echo "left behind" >&2`)
+	out, err := io.ReadAll(dialURL(t, p.urls[0])) // ends: the sleep holds no stdout
+	sleeper, _ := strconv.Atoi(strings.TrimSpace(string(out)))
+	if err != nil || sleeper == 0 {
+		t.Fatalf("%q, %v", out, err)
+	}
+	defer syscall.Kill(sleeper, syscall.SIGKILL)
+	servetest.WaitUntil(t, "the program to be reaped", func() bool {
+		return strings.Contains(adminGet(t, p.admin, "/metrics"), `sockserve_program_exits_total{result="success"} 1`)
+	})
+	if code := p.stop(t); code != 0 {
+		t.Errorf("exit %d", code)
+	}
+	if !strings.Contains(p.stderr.String(), `line="left behind"`) {
+		t.Errorf("its standard error was not logged:\n%s", p.stderr)
+	}
 }
 
 // A client outside -allow starts no program; -read-timeout cuts a silent

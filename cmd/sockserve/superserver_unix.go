@@ -4,6 +4,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -55,8 +56,11 @@ func programsSupported() error { return nil }
 
 // stderrLinger is how long the log waits for the rest of a program's
 // standard error once it has exited, if a process it started holds it
-// open.
-const stderrLinger = time.Second
+// open; stderrPoll is how often it looks for that exit meanwhile.
+const (
+	stderrLinger = time.Second
+	stderrPoll   = time.Second
+)
 
 // maxReply is the largest reply datagram a program may write.
 const maxReply = 64 << 10
@@ -117,6 +121,7 @@ func (s *superserver) handOver(r *socketserver.Request, sc syscall.Conn) error {
 		return errors.Join(err, cerr)
 	}
 	r.Conn.Close()
+	s.logStderr(c)
 	return s.ended(r, c, s.wait(c))
 }
 
@@ -133,6 +138,7 @@ func (s *superserver) relayStream(r *socketserver.Request) error {
 		ours.Close()
 		return err
 	}
+	logged := s.logStderrAside(c)
 	// If the server closes the connection (at the end of a shutdown's
 	// grace period), the relay ends even if a process the program started
 	// holds its end open.
@@ -156,6 +162,7 @@ func (s *superserver) relayStream(r *socketserver.Request) error {
 	} else if cw, ok := r.Conn.(interface{ CloseWrite() error }); ok {
 		cw.CloseWrite() // the program's EOF, passed on
 	}
+	<-logged
 	ws := s.wait(c)
 	ours.Close()
 	if err := stopping.stopReads(r, fromClient); clientErr == nil {
@@ -188,6 +195,7 @@ func (s *superserver) serveDatagram(r *socketserver.Request) error {
 		outR.Close()
 		return err
 	}
+	logged := s.logStderrAside(c)
 	written := make(chan struct{})
 	go func() { // the program may write its reply before it reads
 		defer close(written)
@@ -201,6 +209,7 @@ func (s *superserver) serveDatagram(r *socketserver.Request) error {
 	}
 	outR.Close()
 	<-written
+	<-logged
 	ws := s.wait(c)
 	if e := s.ended(r, c, ws); e != nil {
 		return e
@@ -217,15 +226,16 @@ func (s *superserver) serveDatagram(r *socketserver.Request) error {
 // A child is a run of the program.
 type child struct {
 	p      *proc
-	stderr *os.File      // the read end of its standard error
-	logged chan struct{} // closed when its standard error has been read to the end
+	stderr *os.File // the read end of its standard error
+	id     uint64   // the request's, for the log
+	remote string
 }
 
 // start runs the program for r with stdin and stdout at the given
 // descriptors, which must be blocking. It does not go through os/exec:
 // the program's path is found once, at start, the descriptors are passed
-// as they are, and no goroutine is started but the one that logs the
-// program's standard error.
+// as they are, and no goroutine is started: the caller reads the
+// program's standard error (logStderr), on its own goroutine or another.
 func (s *superserver) start(r *socketserver.Request, stdin, stdout uintptr) (*child, error) {
 	errR, errW, err := childPipe()
 	if err != nil {
@@ -239,12 +249,45 @@ func (s *superserver) start(r *socketserver.Request, stdin, stdout uintptr) (*ch
 		return nil, fmt.Errorf("starting %s: %w", s.prog.argv[0], err)
 	}
 	s.track(p)
-	c := &child{p: p, stderr: errR, logged: make(chan struct{})}
-	go s.logStderr(c, r.ID, r.RemoteAddr.String())
-	return c, nil
+	return &child{p: p, stderr: errR, id: r.ID, remote: r.RemoteAddr.String()}, nil
 }
 
-// wait waits for the program to exit and for its standard error.
+// logStderr logs the program's standard error, a record per line, until
+// it ends: when the program exits, as a rule. If a process the program
+// started holds it open, it ends stderrLinger after the program's exit,
+// which is looked for every stderrPoll.
+func (s *superserver) logStderr(c *child) {
+	br := stderrReaders.Get().(*bufio.Reader)
+	defer stderrReaders.Put(br)
+	br.Reset(c.stderr)
+	exited := false
+	c.stderr.SetReadDeadline(time.Now().Add(stderrPoll))
+	for {
+		line, err := br.ReadSlice('\n')
+		if len(line) > 0 {
+			line = bytes.TrimSuffix(line, []byte{'\n'})
+			s.logger.Info("sockserve: program stderr", "conn", c.id, "remote", c.remote, "pid", c.p.pid, "line", string(line))
+		}
+		switch {
+		case err == nil, err == bufio.ErrBufferFull:
+		case errors.Is(err, os.ErrDeadlineExceeded) && !exited:
+			if exited = c.p.exited(); exited {
+				c.stderr.SetReadDeadline(time.Now().Add(stderrLinger))
+			} else {
+				c.stderr.SetReadDeadline(time.Now().Add(stderrPoll))
+			}
+		default:
+			c.stderr.Close()
+			return
+		}
+	}
+}
+
+// stderrReaders hold the buffers logStderr reads with.
+var stderrReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4096) }}
+
+// wait waits for the program, whose standard error has ended, to exit,
+// and reaps it.
 func (s *superserver) wait(c *child) syscall.WaitStatus {
 	err := c.p.waitExit()
 	s.untrack(c.p) // no signal for it from now on: its PID is about to be free
@@ -253,32 +296,18 @@ func (s *superserver) wait(c *child) syscall.WaitStatus {
 	if err = errors.Join(err, rerr); err != nil { // not our child: cannot happen
 		s.logger.Error("sockserve: waiting for a program", "pid", c.p.pid, "err", err)
 	}
-	select {
-	case <-c.logged:
-	default:
-		c.stderr.SetReadDeadline(time.Now().Add(stderrLinger))
-		<-c.logged
-	}
-	c.stderr.Close()
 	return ws
 }
 
-// logStderr logs the program's standard error, a record per line.
-func (s *superserver) logStderr(c *child, id uint64, remote string) {
-	defer close(c.logged)
-	br := bufio.NewReaderSize(c.stderr, 4096)
-	for {
-		line, err := br.ReadSlice('\n')
-		if len(line) > 0 {
-			if line[len(line)-1] == '\n' {
-				line = line[:len(line)-1]
-			}
-			s.logger.Info("sockserve: program stderr", "conn", id, "remote", remote, "pid", c.p.pid, "line", string(line))
-		}
-		if err != nil && err != bufio.ErrBufferFull {
-			return
-		}
-	}
+// logStderrAside runs logStderr on a goroutine of its own, for a caller
+// busy with the program's input and output; wait for done before wait.
+func (s *superserver) logStderrAside(c *child) (done <-chan struct{}) {
+	ch := make(chan struct{})
+	go func() {
+		defer close(ch)
+		s.logStderr(c)
+	}()
+	return ch
 }
 
 // ended reports how the program ended: an exit with a non-zero status or
