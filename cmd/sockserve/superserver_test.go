@@ -419,6 +419,23 @@ func TestProgramShutdownGroup(t *testing.T) {
 	})
 }
 
+// A client that has gone away when the program writes ends the program
+// by SIGPIPE: counted, but no error in the log, since any client can do
+// it. (A program that exits with an error status instead, as yes does on
+// ECONNRESET, is logged as any failing program.)
+func TestProgramClientGoneAway(t *testing.T) {
+	p := startServe(t, 1, "-listen", "tcp://127.0.0.1:0", "-admin", "tcp://127.0.0.1:0", "--", "/bin/sh", "-c", "read x; exec yes")
+	c := dialURL(t, p.urls[0])
+	io.WriteString(c, "go\n")
+	c.Close() // before the program writes: its socket is in CLOSE_WAIT, and the client's reset makes its writes fail with EPIPE
+	servetest.WaitUntil(t, "the program to end", func() bool {
+		return strings.Contains(adminGet(t, p.admin, "/metrics"), `sockserve_program_exits_total{result="signal"} 1`)
+	})
+	if code := p.stop(t); code != 0 || strings.Contains(p.stderr.String(), "level=ERROR") {
+		t.Errorf("exit %d; an error logged for a client gone away:\n%s", code, p.stderr)
+	}
+}
+
 // A program that leaves a process holding its standard error open is
 // reaped all the same, and its slot freed, once it has exited.
 func TestProgramStderrHeldOpen(t *testing.T) {

@@ -323,6 +323,12 @@ func (s *superserver) ended(r *socketserver.Request, c *child, ws syscall.WaitSt
 		s.stats.exit("stopped")
 		s.logger.Info("sockserve: program stopped at shutdown", "conn", r.ID, "pid", c.p.pid, "signal", ws.Signal().String())
 		return nil
+	case ws.Signaled() && ws.Signal() == syscall.SIGPIPE:
+		// The client went away while the program wrote: the client's
+		// doing, and routine, not an error for the log to shout.
+		s.stats.exit("signal")
+		s.logger.Debug("sockserve: program ended by SIGPIPE: the client went away", "conn", r.ID, "pid", c.p.pid)
+		return nil
 	case ws.Signaled():
 		s.stats.exit("signal")
 		how = fmt.Errorf("%s killed by signal %d (%v)", s.prog.argv[0], ws.Signal(), ws.Signal())
