@@ -419,6 +419,23 @@ func TestProgramShutdownGroup(t *testing.T) {
 	})
 }
 
+// A relayed program that exits without reading all its input is no
+// error, and its output reaches the client whole.
+func TestProgramRelayUnreadInput(t *testing.T) {
+	p := startServe(t, 1, "-listen", "tcp://127.0.0.1:0", "-read-timeout", "5s", "--", "/bin/sh", "-c", "echo early")
+	c := dialURL(t, p.urls[0])
+	go func() {
+		c.Write(make([]byte, 4<<20)) // fails part way: the program is gone
+		c.(*net.TCPConn).CloseWrite()
+	}()
+	if got, err := io.ReadAll(c); string(got) != "early\n" {
+		t.Errorf("got %q, %v", got, err)
+	}
+	if code := p.stop(t); code != 0 || strings.Contains(p.stderr.String(), "level=ERROR") {
+		t.Errorf("exit %d; an error logged:\n%s", code, p.stderr)
+	}
+}
+
 // A client that has gone away when the program writes ends the program
 // by SIGPIPE: counted, but no error in the log, since any client can do
 // it. (A program that exits with an error status instead, as yes does on

@@ -148,15 +148,16 @@ func (s *superserver) relayStream(r *socketserver.Request) error {
 	fromClient := make(chan error, 1)
 	var stopping stopFlag
 	go func() {
-		_, err := io.Copy(ours, r.Reader)
+		in := &programEnd{f: ours}
+		_, err := io.Copy(in, r.Reader)
 		closeWrite(ours) // the client's EOF, passed on
-		if stopping.isSet() {
-			err = nil
+		if stopping.isSet() || in.err != nil {
+			err = nil // the relay is over, or the program reads no more: neither is the client's error
 		}
 		fromClient <- err
 	}()
 	var clientErr error
-	if _, err := io.Copy(r.Writer, ours); err != nil {
+	if _, err := io.Copy(r.Writer, &programEnd{f: ours}); err != nil {
 		clientErr = err
 		ours.Close() // the client is gone: the program's output has nowhere to go
 	} else if cw, ok := r.Conn.(interface{ CloseWrite() error }); ok {
@@ -401,6 +402,33 @@ func isSocket(c net.Conn) bool {
 		return true
 	}
 	return false
+}
+
+// programEnd is sockserve's end of the socket pair of a program whose
+// bytes it relays. Its errors are the program's doing, not the client's:
+// a read error (ECONNRESET, when the program exits with input unread) is
+// the end of its output, and a write error (EPIPE, when it has closed its
+// input or exited) is kept in err, for the relay to tell it apart from
+// the client's.
+type programEnd struct {
+	f   *os.File
+	err error // the first write error
+}
+
+func (p *programEnd) Read(b []byte) (int, error) {
+	n, err := p.f.Read(b)
+	if err != nil {
+		err = io.EOF
+	}
+	return n, err
+}
+
+func (p *programEnd) Write(b []byte) (int, error) {
+	n, err := p.f.Write(b)
+	if err != nil && p.err == nil {
+		p.err = err
+	}
+	return n, err
 }
 
 // A stopFlag tells the goroutine that relays the client's bytes that its
