@@ -3,9 +3,6 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -13,9 +10,7 @@ import (
 	"net"
 	"os"
 	"sync"
-	"sync/atomic"
 	"syscall"
-	"time"
 
 	"github.com/socketserver-go/socketserver"
 )
@@ -53,14 +48,6 @@ type superserver struct {
 
 // programsSupported reports whether programs can be run here.
 func programsSupported() error { return nil }
-
-// stderrLinger is how long the log waits for the rest of a program's
-// standard error once it has exited, if a process it started holds it
-// open; stderrPoll is how often it looks for that exit meanwhile.
-const (
-	stderrLinger = time.Second
-	stderrPoll   = time.Second
-)
 
 // maxReply is the largest reply datagram a program may write.
 const maxReply = 64 << 10
@@ -125,56 +112,6 @@ func (s *superserver) handOver(r *socketserver.Request, sc syscall.Conn) error {
 	return s.ended(r, c, s.wait(c))
 }
 
-// relayStream runs the program on one end of a socket pair, and copies
-// between the other end and the client, both ways.
-func (s *superserver) relayStream(r *socketserver.Request) error {
-	ours, theirs, err := socketPair()
-	if err != nil {
-		return err
-	}
-	c, err := s.start(r, uintptr(theirs), uintptr(theirs))
-	syscall.Close(theirs)
-	if err != nil {
-		ours.Close()
-		return err
-	}
-	logged := s.logStderrAside(c)
-	// If the server closes the connection (at the end of a shutdown's
-	// grace period), the relay ends even if a process the program started
-	// holds its end open.
-	stopRelay := context.AfterFunc(r.Context(), func() { ours.Close() })
-	defer stopRelay()
-
-	fromClient := make(chan error, 1)
-	var stopping stopFlag
-	go func() {
-		in := &programEnd{f: ours}
-		_, err := io.Copy(in, r.Reader)
-		closeWrite(ours) // the client's EOF, passed on
-		if stopping.isSet() || in.err != nil {
-			err = nil // the relay is over, or the program reads no more: neither is the client's error
-		}
-		fromClient <- err
-	}()
-	var clientErr error
-	if _, err := io.Copy(r.Writer, &programEnd{f: ours}); err != nil {
-		clientErr = err
-		ours.Close() // the client is gone: the program's output has nowhere to go
-	} else if cw, ok := r.Conn.(interface{ CloseWrite() error }); ok {
-		cw.CloseWrite() // the program's EOF, passed on
-	}
-	<-logged
-	ws := s.wait(c)
-	ours.Close()
-	if err := stopping.stopReads(r, fromClient); clientErr == nil {
-		clientErr = err
-	}
-	if err := s.ended(r, c, ws); err != nil {
-		return err
-	}
-	return clientErr
-}
-
 // serveDatagram runs the program with the datagram on its standard input,
 // and sends what it writes to its standard output as one reply datagram.
 func (s *superserver) serveDatagram(r *socketserver.Request) error {
@@ -222,122 +159,6 @@ func (s *superserver) serveDatagram(r *socketserver.Request) error {
 		_, err = r.Writer.Write(reply)
 	}
 	return err
-}
-
-// A child is a run of the program.
-type child struct {
-	p      *proc
-	stderr *os.File // the read end of its standard error
-	id     uint64   // the request's, for the log
-	remote string
-}
-
-// start runs the program for r with stdin and stdout at the given
-// descriptors, which must be blocking. It does not go through os/exec:
-// the program's path is found once, at start, the descriptors are passed
-// as they are, and no goroutine is started: the caller reads the
-// program's standard error (logStderr), on its own goroutine or another.
-func (s *superserver) start(r *socketserver.Request, stdin, stdout uintptr) (*child, error) {
-	errR, errW, err := childPipe()
-	if err != nil {
-		return nil, err
-	}
-	p, err := startProc(s.prog.path, s.prog.argv, ucspiEnv(s.env, r), []uintptr{stdin, stdout, uintptr(errW)})
-	syscall.Close(errW)
-	if err != nil {
-		errR.Close()
-		s.stats.exit("start_error")
-		return nil, fmt.Errorf("starting %s: %w", s.prog.argv[0], err)
-	}
-	s.track(p)
-	return &child{p: p, stderr: errR, id: r.ID, remote: r.RemoteAddr.String()}, nil
-}
-
-// logStderr logs the program's standard error, a record per line, until
-// it ends: when the program exits, as a rule. If a process the program
-// started holds it open, it ends stderrLinger after the program's exit,
-// which is looked for every stderrPoll.
-func (s *superserver) logStderr(c *child) {
-	br := stderrReaders.Get().(*bufio.Reader)
-	defer stderrReaders.Put(br)
-	br.Reset(c.stderr)
-	exited := false
-	c.stderr.SetReadDeadline(time.Now().Add(stderrPoll))
-	for {
-		line, err := br.ReadSlice('\n')
-		if len(line) > 0 {
-			line = bytes.TrimSuffix(line, []byte{'\n'})
-			s.logger.Info("sockserve: program stderr", "conn", c.id, "remote", c.remote, "pid", c.p.pid, "line", string(line))
-		}
-		switch {
-		case err == nil, err == bufio.ErrBufferFull:
-		case errors.Is(err, os.ErrDeadlineExceeded) && !exited:
-			if exited = c.p.exited(); exited {
-				c.stderr.SetReadDeadline(time.Now().Add(stderrLinger))
-			} else {
-				c.stderr.SetReadDeadline(time.Now().Add(stderrPoll))
-			}
-		default:
-			c.stderr.Close()
-			return
-		}
-	}
-}
-
-// stderrReaders hold the buffers logStderr reads with.
-var stderrReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4096) }}
-
-// wait waits for the program, whose standard error has ended, to exit,
-// and reaps it.
-func (s *superserver) wait(c *child) syscall.WaitStatus {
-	err := c.p.waitExit()
-	s.untrack(c.p) // no signal for it from now on: its PID is about to be free
-	ws, rerr := c.p.reap()
-	c.p.release()
-	if err = errors.Join(err, rerr); err != nil { // not our child: cannot happen
-		s.logger.Error("sockserve: waiting for a program", "pid", c.p.pid, "err", err)
-	}
-	return ws
-}
-
-// logStderrAside runs logStderr on a goroutine of its own, for a caller
-// busy with the program's input and output; wait for done before wait.
-func (s *superserver) logStderrAside(c *child) (done <-chan struct{}) {
-	ch := make(chan struct{})
-	go func() {
-		defer close(ch)
-		s.logStderr(c)
-	}()
-	return ch
-}
-
-// ended reports how the program ended: an exit with a non-zero status or
-// by a signal is an error (a *socketserver.ChildError, which the log and
-// the metrics show with its status), unless the signal was shutdown's.
-func (s *superserver) ended(r *socketserver.Request, c *child, ws syscall.WaitStatus) error {
-	var how error
-	switch {
-	case ws.Exited() && ws.ExitStatus() == 0:
-		s.stats.exit("success")
-		return nil
-	case ws.Signaled() && s.shutdownSignal(ws.Signal()):
-		s.stats.exit("stopped")
-		s.logger.Info("sockserve: program stopped at shutdown", "conn", r.ID, "pid", c.p.pid, "signal", ws.Signal().String())
-		return nil
-	case ws.Signaled() && ws.Signal() == syscall.SIGPIPE:
-		// The client went away while the program wrote: the client's
-		// doing, and routine, not an error for the log to shout.
-		s.stats.exit("signal")
-		s.logger.Debug("sockserve: program ended by SIGPIPE: the client went away", "conn", r.ID, "pid", c.p.pid)
-		return nil
-	case ws.Signaled():
-		s.stats.exit("signal")
-		how = fmt.Errorf("%s killed by signal %d (%v)", s.prog.argv[0], ws.Signal(), ws.Signal())
-	default:
-		s.stats.exit("failure")
-		how = fmt.Errorf("%s exited with status %d", s.prog.argv[0], ws.ExitStatus())
-	}
-	return &socketserver.ChildError{PID: c.p.pid, Err: how}
 }
 
 func (s *superserver) shutdownSignal(sig syscall.Signal) bool {
@@ -402,92 +223,4 @@ func isSocket(c net.Conn) bool {
 		return true
 	}
 	return false
-}
-
-// programEnd is sockserve's end of the socket pair of a program whose
-// bytes it relays. Its errors are the program's doing, not the client's:
-// a read error (ECONNRESET, when the program exits with input unread) is
-// the end of its output, and a write error (EPIPE, when it has closed its
-// input or exited) is kept in err, for the relay to tell it apart from
-// the client's.
-type programEnd struct {
-	f   *os.File
-	err error // the first write error
-}
-
-func (p *programEnd) Read(b []byte) (int, error) {
-	n, err := p.f.Read(b)
-	if err != nil {
-		err = io.EOF
-	}
-	return n, err
-}
-
-func (p *programEnd) Write(b []byte) (int, error) {
-	n, err := p.f.Write(b)
-	if err != nil && p.err == nil {
-		p.err = err
-	}
-	return n, err
-}
-
-// A stopFlag tells the goroutine that relays the client's bytes that its
-// read failed because the relay was over.
-type stopFlag struct{ atomic.Bool }
-
-func (f *stopFlag) isSet() bool { return f.Load() }
-
-// stopReads ends the goroutine reading the client, which reports on done,
-// by putting the connection's read deadline in the past, and returns the
-// goroutine's error. The server's own deadlines (-read-timeout) are set
-// before each read, so the deadline is set again until the goroutine has
-// ended.
-func (f *stopFlag) stopReads(r *socketserver.Request, done <-chan error) error {
-	select {
-	case err := <-done:
-		return err
-	default:
-	}
-	f.Store(true)
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		r.Conn.SetReadDeadline(time.Unix(1, 0))
-		select {
-		case err := <-done:
-			r.Conn.SetReadDeadline(time.Time{})
-			return err
-		case <-tick.C:
-		}
-	}
-}
-
-// socketPair returns a connected pair of stream sockets: ours,
-// non-blocking for the runtime's poller, and theirs, blocking, for a
-// child's standard input and output. Neither is inherited by other
-// children.
-func socketPair() (ours *os.File, theirs int, err error) {
-	syscall.ForkLock.RLock()
-	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
-	if err == nil {
-		syscall.CloseOnExec(fds[0])
-		syscall.CloseOnExec(fds[1])
-	}
-	syscall.ForkLock.RUnlock()
-	if err != nil {
-		return nil, -1, os.NewSyscallError("socketpair", err)
-	}
-	if err := syscall.SetNonblock(fds[0], true); err != nil {
-		syscall.Close(fds[0])
-		syscall.Close(fds[1])
-		return nil, -1, os.NewSyscallError("setnonblock", err)
-	}
-	return os.NewFile(uintptr(fds[0]), "program"), fds[1], nil
-}
-
-// closeWrite shuts down the sending side of a socket file.
-func closeWrite(f *os.File) {
-	if rc, err := f.SyscallConn(); err == nil {
-		rc.Control(func(fd uintptr) { syscall.Shutdown(int(fd), syscall.SHUT_WR) })
-	}
 }
