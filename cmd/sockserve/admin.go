@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -22,11 +23,15 @@ type adminServer struct {
 	admin *metrics.Admin
 	http  *http.Server
 	ln    net.Listener
-	done  chan struct{}
+	url   string        // the bound address
+	done  chan struct{} // closed when serving has ended; nil until start
+
 }
 
-// newAdmin binds the admin listener at url (tcp://host:port).
-func newAdmin(url string) (*adminServer, error) {
+// newAdmin binds the admin listener at url (tcp://host:port). Its
+// connections are closed when idle for timeout, and when a request's
+// header or body takes longer than timeout to come.
+func newAdmin(url string, timeout time.Duration) (*adminServer, error) {
 	network, address, err := sockurl.Parse(url)
 	if err != nil {
 		return nil, err
@@ -40,9 +45,25 @@ func newAdmin(url string) (*adminServer, error) {
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	a := &adminServer{reg: reg, admin: metrics.NewAdmin(reg), ln: ln, done: make(chan struct{})}
-	a.http = &http.Server{Handler: a.admin, ReadHeaderTimeout: 5 * time.Second}
+	a := &adminServer{reg: reg, admin: metrics.NewAdmin(reg), ln: ln,
+		url: sockurl.String(network, ln.Addr().String())}
+	a.http = &http.Server{
+		Handler:           a.admin,
+		ReadHeaderTimeout: timeout,
+		ReadTimeout:       timeout,
+		WriteTimeout:      timeout,
+		IdleTimeout:       timeout,
+		MaxHeaderBytes:    8 << 10,
+	}
 	return a, nil
+}
+
+// public reports whether the admin listener is reachable from other
+// hosts: bound to an address other than loopback, such as every
+// interface.
+func (a *adminServer) public() bool {
+	ap, err := netip.ParseAddrPort(a.ln.Addr().String())
+	return err != nil || !ap.Addr().IsLoopback()
 }
 
 // instrument exports srv's metrics, labelled with its URL.
@@ -50,17 +71,55 @@ func (a *adminServer) instrument(srv *socketserver.Server, url string) error {
 	return metrics.Instrument(srv, a.reg, url)
 }
 
-func (a *adminServer) serve(logger *slog.Logger) {
-	defer close(a.done)
-	if err := a.http.Serve(a.ln); err != http.ErrServerClosed {
-		logger.Error("sockserve: admin listener failed", "err", err)
-	}
+// start serves the admin endpoint on a goroutine of its own, until close.
+func (a *adminServer) start(logger *slog.Logger) {
+	a.done = make(chan struct{})
+	go func() {
+		defer close(a.done)
+		if err := a.http.Serve(a.ln); err != http.ErrServerClosed {
+			logger.Error("sockserve: admin listener failed", "err", err)
+		}
+	}()
 }
 
-// close stops the admin listener, letting scrapes in flight finish.
+// close stops the admin endpoint, letting scrapes in flight finish.
 func (a *adminServer) close() {
+	if a.done == nil { // never started
+		a.ln.Close()
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	a.http.Shutdown(ctx)
 	<-a.done
+}
+
+// programStats counts the runs of -admin's program by how they ended:
+// success, failure (a non-zero exit status), signal (killed), stopped (by
+// shutdown's signal) or start_error. The zero value counts nothing.
+type programStats struct{ exits *prometheus.CounterVec }
+
+func (p programStats) exit(result string) {
+	if p.exits != nil {
+		p.exits.WithLabelValues(result).Inc()
+	}
+}
+
+// instrumentPrograms exports the program's metrics: its runs by how they
+// ended, and how many are running (count).
+func (a *adminServer) instrumentPrograms(count func() int) (programStats, error) {
+	exits := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "sockserve_program_exits_total",
+		Help: "Runs of the program, by how they ended: success, failure (non-zero exit status), signal, stopped (at shutdown), start_error.",
+	}, []string{"result"})
+	running := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "sockserve_programs_running",
+		Help: "Programs running now.",
+	}, func() float64 { return float64(count()) })
+	for _, c := range []prometheus.Collector{exits, running} {
+		if err := a.reg.Register(c); err != nil {
+			return programStats{}, err
+		}
+	}
+	return programStats{exits: exits}, nil
 }

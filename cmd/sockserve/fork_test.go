@@ -64,7 +64,7 @@ func servedBy(t *testing.T, url string, i int) string {
 }
 
 // childrenOf lists the processes whose parent is ppid, from /proc.
-func childrenOf(t *testing.T, ppid int) []int {
+func childrenOf(t testing.TB, ppid int) []int {
 	t.Helper()
 	paths, _ := filepath.Glob("/proc/[0-9]*/stat")
 	var kids []int

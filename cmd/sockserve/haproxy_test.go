@@ -30,7 +30,7 @@ type cluster struct {
 // port number. The probe binds without SO_REUSEADDR, as such programs may
 // (systemd-socket-activate does): the kernel then skips the ports that
 // connections of earlier tests still hold in TIME_WAIT.
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	lc := net.ListenConfig{Control: func(_, _ string, rc syscall.RawConn) error {
 		var serr error

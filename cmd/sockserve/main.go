@@ -1,14 +1,26 @@
-// Command sockserve serves a built-in service over any socket transport in
-// any concurrency mode of package socketserver.
+// Command sockserve serves a built-in service, or runs any program for
+// each connection or datagram (a superserver, as inetd and tcpserver),
+// over any socket transport in any concurrency mode of package
+// socketserver.
 //
 //	sockserve -service NAME -listen URL [-listen URL ...] [flags]
+//	sockserve [flags] -listen URL [-listen URL ...] [--] PROGRAM [ARG...]
 //
 // URLs are tcp://host:port, tcp4://, tcp6://[::1]:port, udp://, udp4://,
 // udp6://, unix:///abs/path, unixgram:///abs/path, unixpacket:///abs/path;
 // port 0 picks a free port. For each listener sockserve prints one line,
-// "listening on URL", with the bound address, once it is ready to handle
-// signals. SIGINT or SIGTERM shuts it down gracefully within -grace (a
+// "listening on URL", with the bound address, once every listener is
+// bound and it is ready to handle signals (and "admin on URL" with
+// -admin). SIGINT or SIGTERM shuts it down gracefully within -grace (a
 // second signal forces it); it exits 0 after a clean shutdown.
+//
+// A program, run without a shell, gets each connection on its standard
+// input and output (the socket itself, or, through TLS, the PROXY
+// protocol or a timeout, a relay), or each datagram on its standard
+// input, its standard output being the reply; its environment describes
+// the client as UCSPI's tcpserver does (PROTO, TCPREMOTEIP, ...). At most
+// -max-children run at once; at shutdown they get SIGTERM, then SIGKILL
+// after -grace.
 //
 // With -mode fork each request is served by a new sockserve process (the
 // pid service shows it), at most -max-children at once, with -spares
@@ -17,24 +29,19 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
-	"net"
 	"net/netip"
 	"os"
-	"os/signal"
+	"runtime"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/socketserver-go/socketserver"
 	"github.com/socketserver-go/socketserver/internal/cli"
 	"github.com/socketserver-go/socketserver/internal/sockurl"
-	"github.com/socketserver-go/socketserver/tlsconn"
 )
 
 func main() {
@@ -45,6 +52,10 @@ func main() {
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "sockserve: %v\n", err)
 		os.Exit(2)
+	}
+	if cfg.version {
+		fmt.Println(version())
+		return
 	}
 	if err := run(cfg, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintf(os.Stderr, "sockserve: %v\n", err)
@@ -66,6 +77,8 @@ type config struct {
 	allow       []netip.Prefix
 	logFormat   string
 	grace       time.Duration
+	version     bool
+	program     *program // what to run, if not a service
 	production
 }
 
@@ -103,6 +116,7 @@ func parseFlags(args []string, usage io.Writer) (*config, error) {
 	})
 	fs.StringVar(&cfg.logFormat, "log-format", "text", "log format on stderr: text or json")
 	fs.DurationVar(&cfg.grace, "grace", 10*time.Second, "how long a graceful shutdown waits for requests in flight")
+	fs.BoolVar(&cfg.version, "version", false, "print the version and exit")
 	cfg.production.flags(fs)
 
 	if err := fs.Parse(args); err != nil {
@@ -112,11 +126,15 @@ func parseFlags(args []string, usage io.Writer) (*config, error) {
 		}
 		return nil, cli.OneLine(err)
 	}
+	if cfg.version {
+		return cfg, nil
+	}
+	if err := cfg.parseProgram(fs, args); err != nil {
+		return nil, err
+	}
 	switch {
-	case fs.NArg() > 0:
-		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	case cfg.service == "":
-		return nil, fmt.Errorf("-service is required (one of %s)", strings.Join(serviceNames(), ", "))
+	case cfg.service == "" && cfg.program == nil:
+		return nil, fmt.Errorf("-service or a program is required (services: %s)", strings.Join(serviceNames(), ", "))
 	case len(cfg.listen) == 0:
 		return nil, errors.New("-listen is required, e.g. -listen tcp://127.0.0.1:9999")
 	case cfg.workers < 0:
@@ -137,7 +155,7 @@ func parseFlags(args []string, usage io.Writer) (*config, error) {
 	if err := cfg.production.check(); err != nil {
 		return nil, err
 	}
-	if _, ok := services[cfg.service]; !ok {
+	if _, ok := services[cfg.service]; !ok && cfg.program == nil {
 		return nil, fmt.Errorf("unknown service %q (want one of %s)", cfg.service, strings.Join(serviceNames(), ", "))
 	}
 	if _, err := parseMode(cfg); err != nil {
@@ -146,11 +164,39 @@ func parseFlags(args []string, usage io.Writer) (*config, error) {
 	if cfg.restartable && (cfg.mode == "fork" || cfg.mode == "prefork") {
 		return nil, fmt.Errorf("-restartable works in sync, goroutine, pool and event mode, not %s", cfg.mode)
 	}
+	if err := modeAvailable(cfg.mode); err != nil {
+		return nil, err
+	}
+	for _, l := range cfg.listen {
+		if err := modeServes(cfg.mode, l.network); err != nil {
+			return nil, fmt.Errorf("%s: %w", sockurl.String(l.network, l.address), err)
+		}
+	}
 	return cfg, nil
 }
 
+// modeAvailable checks that this system has the mode: Event mode needs
+// epoll, Fork and Prefork Linux's process handling.
+func modeAvailable(mode string) error {
+	if runtime.GOOS != "linux" && (mode == "event" || mode == "fork" || mode == "prefork") {
+		return fmt.Errorf("-mode %s is implemented on Linux only", mode)
+	}
+	return nil
+}
+
+// modeServes checks that the mode serves sockets of network, so that no
+// listener is announced that then fails to serve. Inherited sockets are
+// checked once their network is known.
+func modeServes(mode, network string) error {
+	if mode == "event" && network == "unixpacket" {
+		return errors.New("-mode event serves tcp, udp, unix and unixgram sockets, not unixpacket")
+	}
+	return nil
+}
+
 func printUsage(fs *flag.FlagSet, w io.Writer) {
-	fmt.Fprintf(w, "usage: sockserve -service NAME -listen URL [-listen URL ...] [flags]\n\nservices:\n")
+	fmt.Fprintf(w, "usage: sockserve -service NAME -listen URL [-listen URL ...] [flags]\n")
+	fmt.Fprintf(w, "       sockserve [flags] -listen URL [-listen URL ...] [--] PROGRAM [ARG...]\n\nservices:\n")
 	for _, name := range serviceNames() {
 		fmt.Fprintf(w, "  %-8s %s\n", name, services[name].doc)
 	}
@@ -166,6 +212,11 @@ func parseMode(cfg *config) (socketserver.Mode, error) {
 	case "goroutine":
 		return socketserver.Goroutine{}, nil
 	case "pool":
+		if cfg.program != nil {
+			// A worker per program at most; at the bound, hand-off only: the
+			// listen backlog holds the clients.
+			return socketserver.Pool{Workers: cfg.maxChildren, Queue: -1}, nil
+		}
 		return socketserver.Pool{Workers: cfg.workers}, nil
 	case "event":
 		return socketserver.Event{Loops: cfg.loops}, nil
@@ -178,238 +229,3 @@ func parseMode(cfg *config) (socketserver.Mode, error) {
 }
 
 var modeNames = []string{"sync", "goroutine", "pool", "event", "fork", "prefork"}
-
-// run binds every listener, announces them, serves until a signal or a
-// failure, and shuts down.
-func run(cfg *config, stdout, stderr io.Writer) error {
-	var handler slog.Handler = slog.NewTextHandler(stderr, nil)
-	if cfg.logFormat == "json" {
-		handler = slog.NewJSONHandler(stderr, nil)
-	}
-	logger := slog.New(handler)
-	mode, _ := parseMode(cfg)
-	maxLine = cfg.maxLine
-	if ev, ok := mode.(socketserver.Event); ok {
-		ev.MaxInput = cfg.maxLine
-		mode = ev
-	}
-	tlsCfg, certs, err := cfg.tlsConfig()
-	if err != nil {
-		return err
-	}
-	var admin *adminServer
-	if cfg.admin != "" && !socketserver.IsChild() {
-		if admin, err = newAdmin(cfg.admin); err != nil {
-			return err
-		}
-		go admin.serve(logger)
-		defer admin.close()
-	}
-
-	var restart *restarter
-	if cfg.restartable {
-		if restart, err = newRestarter(cfg.pidFile, logger); err != nil {
-			return err
-		}
-		defer restart.stop()
-	}
-	var (
-		servers []*socketserver.Server
-		urls    []string
-		serves  []func() error // each server's ListenAndServe, Serve or ServePacket
-	)
-	closeAll := func() {
-		for _, srv := range servers {
-			srv.Close()
-		}
-	}
-	newServer := func(network, address string) *socketserver.Server {
-		srv := &socketserver.Server{
-			Network:      network,
-			Addr:         address,
-			Handler:      services[cfg.service].handler,
-			EventHandler: services[cfg.service].events,
-			Mode:         mode,
-			Logger:       logger,
-			IdleTimeout:  cfg.idleTimeout,
-		}
-		if len(cfg.allow) > 0 {
-			srv.VerifyRequest = socketserver.AllowNetworks(cfg.allow...)
-		}
-		if isStreamNetwork(network) {
-			cfg.production.apply(srv, tlsCfg)
-		}
-		return srv
-	}
-	add := func(srv *socketserver.Server, url string, serve func() error) error {
-		servers, urls, serves = append(servers, srv), append(urls, url), append(serves, serve)
-		if admin != nil {
-			return admin.instrument(srv, url)
-		}
-		return nil
-	}
-	for _, l := range cfg.listen {
-		if l.network == "systemd" || l.network == "fd" {
-			socks, err := inheritedSockets(l.network, l.address, cfg.mode)
-			if err != nil {
-				closeAll()
-				return fmt.Errorf("%s: %w", sockurl.String(l.network, l.address), err)
-			}
-			for _, sock := range socks {
-				srv := newServer(sock.network(), sock.addr().String())
-				serve := func() error { return srv.Serve(sock.ln) }
-				if sock.pc != nil {
-					serve = func() error { return srv.ServePacket(sock.pc) }
-				}
-				if err := add(srv, sockurl.String(sock.network(), sock.addr().String()), serve); err != nil {
-					closeAll()
-					return err
-				}
-			}
-			continue
-		}
-		srv := newServer(l.network, l.address)
-		if restart != nil {
-			ln, pc, err := restart.listen(l.network, l.address)
-			if err != nil {
-				closeAll()
-				return fmt.Errorf("listen on %s: %w", sockurl.String(l.network, l.address), err)
-			}
-			serve, addr := func() error { return srv.Serve(ln) }, net.Addr(nil)
-			if pc != nil {
-				serve, addr = func() error { return srv.ServePacket(pc) }, pc.LocalAddr()
-			} else {
-				addr = ln.Addr()
-			}
-			if err := add(srv, sockurl.String(l.network, addr.String()), serve); err != nil {
-				closeAll()
-				return err
-			}
-			continue
-		}
-		addr, err := srv.Listen()
-		if err != nil {
-			closeAll()
-			return fmt.Errorf("listen on %s: %w", sockurl.String(l.network, l.address), err)
-		}
-		if err := add(srv, sockurl.String(l.network, addr.String()), srv.ListenAndServe); err != nil {
-			closeAll()
-			return err
-		}
-	}
-
-	signals := make(chan os.Signal, 2)
-	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
-	defer signal.Stop(signals)
-	if certs != nil {
-		stop := reloadOnSIGHUP(certs, logger)
-		defer stop()
-	}
-
-	served := make(chan error, len(servers))
-	for i, serve := range serves {
-		if !socketserver.IsChild() { // a fork child or prefork worker says nothing
-			fmt.Fprintf(stdout, "listening on %s\n", urls[i])
-		}
-		go func() { served <- serve() }()
-	}
-	if f, ok := stdout.(interface{ Sync() error }); ok {
-		f.Sync()
-	}
-	if restart != nil {
-		if err := restart.ready(); err != nil {
-			logger.Error("sockserve: telling the previous process to go", "err", err)
-		}
-	}
-
-	var failure error
-	running := len(servers)
-	select {
-	case <-restart.exit():
-		logger.Info("sockserve: a new process took over; shutting down", "grace", cfg.grace)
-	case sig := <-signals:
-		logger.Info("sockserve: shutting down", "signal", sig.String(), "grace", cfg.grace)
-		if admin != nil {
-			admin.admin.SetReady(false)
-			if cfg.drainDelay > 0 {
-				logger.Info("sockserve: not ready; serving on while balancers notice", "drain_delay", cfg.drainDelay)
-				select {
-				case <-time.After(cfg.drainDelay):
-				case <-signals: // a second signal: no more waiting
-				}
-			}
-		}
-	case err := <-served:
-		failure = err // a listener failed: stop the others too
-		running--
-	}
-	if err := shutdown(servers, cfg.grace, signals, logger); err != nil && failure == nil {
-		failure = err
-	}
-	for range running { // each server has cleaned up: socket files removed
-		<-served
-	}
-	return failure
-}
-
-// reloadOnSIGHUP reloads the TLS certificate on each SIGHUP, until stop.
-func reloadOnSIGHUP(certs *tlsconn.CertFiles, logger *slog.Logger) (stop func()) {
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	done := make(chan struct{})
-	finished := make(chan struct{})
-	go func() {
-		defer close(finished)
-		for {
-			select {
-			case <-hup:
-				if err := certs.Reload(); err != nil {
-					logger.Error("sockserve: reloading the TLS certificate failed; keeping the old one", "err", err)
-				} else {
-					logger.Info("sockserve: TLS certificate reloaded")
-				}
-			case <-done:
-				return
-			}
-		}
-	}()
-	return func() {
-		signal.Stop(hup)
-		close(done)
-		<-finished
-	}
-}
-
-func isStreamNetwork(network string) bool {
-	switch network {
-	case "tcp", "tcp4", "tcp6", "unix", "unixpacket":
-		return true
-	}
-	return false
-}
-
-// shutdown shuts every server down at once, within grace; a second signal
-// forces them closed.
-func shutdown(servers []*socketserver.Server, grace time.Duration, signals <-chan os.Signal, logger *slog.Logger) error {
-	ctx, cancel := context.WithTimeout(context.Background(), grace)
-	defer cancel()
-	go func() {
-		select {
-		case sig := <-signals:
-			logger.Warn("sockserve: second signal: closing now", "signal", sig.String())
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
-	errs := make(chan error, len(servers))
-	for _, srv := range servers {
-		go func() { errs <- srv.Shutdown(ctx) }()
-	}
-	var err error
-	for range servers {
-		if e := <-errs; e != nil && err == nil {
-			err = fmt.Errorf("shutdown did not finish within %v; connections were closed", grace)
-		}
-	}
-	return err
-}

@@ -9,6 +9,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -51,6 +53,7 @@ func TestMain(m *testing.M) {
 type process struct {
 	cmd    *exec.Cmd
 	urls   []string
+	admin  string // the admin endpoint's URL, with -admin
 	stderr *strings.Builder
 }
 
@@ -85,6 +88,12 @@ func startServe(t *testing.T, listeners int, args ...string) *process {
 			t.Fatalf("sockserve printed %q, want \"listening on URL\"", lines.Text())
 		}
 		p.urls = append(p.urls, url)
+	}
+	if slices.Contains(args, "-admin") {
+		if !lines.Scan() || !strings.HasPrefix(lines.Text(), "admin on ") {
+			t.Fatalf("sockserve printed %q after its listeners, want \"admin on URL\"", lines.Text())
+		}
+		p.admin = strings.TrimPrefix(lines.Text(), "admin on ")
 	}
 	go io.Copy(io.Discard, stdout)
 	return p
@@ -283,14 +292,7 @@ func TestSIGTERMIsGraceful(t *testing.T) {
 	io.WriteString(c, "before ")
 	acceptedBefore(t, p.urls[0])
 	p.cmd.Process.Signal(syscall.SIGTERM)
-	// The listener closes at once; the request goes on.
-	servetest.WaitUntil(t, "the listener to close", func() bool {
-		c2, err := net.Dial("tcp", strings.TrimPrefix(p.urls[0], "tcp://"))
-		if err == nil {
-			c2.Close()
-		}
-		return err != nil
-	})
+	waitListenerClosed(t, p.urls[0]) // at once; the request goes on
 	io.WriteString(c, "and after SIGTERM\n")
 	rest, err := io.ReadAll(c)
 	if err != nil || string(rest) != "BEFORE AND AFTER SIGTERM\n" {
@@ -311,14 +313,52 @@ func acceptedBefore(t *testing.T, url string) {
 	}
 }
 
+// waitListenerClosed waits until connections to a tcp:// URL are refused.
+func waitListenerClosed(t *testing.T, url string) {
+	t.Helper()
+	servetest.WaitUntil(t, "the listener to close", func() bool {
+		c, err := net.Dial("tcp", strings.TrimPrefix(url, "tcp://"))
+		if err == nil {
+			c.Close()
+		}
+		return err != nil
+	})
+}
+
 // A request that outlasts -grace is cut, and sockserve says so and exits 1.
 func TestGraceExpires(t *testing.T) {
 	p := startServe(t, 1, "-service", "upper", "-grace", "50ms", "-listen", "tcp://127.0.0.1:0")
 	c := dialURL(t, p.urls[0])
 	io.WriteString(c, "half a line") // a request under way, never finished
 	acceptedBefore(t, p.urls[0])
-	if code := p.stop(t); code != 1 || !strings.Contains(p.stderr.String(), "shutdown did not finish within 50ms") {
-		t.Fatalf("exit status %d, want 1; stderr:\n%s", code, p.stderr)
+	code := p.stop(t)
+	log := p.stderr.String()
+	if code != 1 || !strings.Contains(log, "shutdown did not finish within the grace period (-grace 50ms): 1 connection cut") ||
+		strings.Contains(log, "signal:") {
+		t.Fatalf("exit status %d, want 1 and the grace period named; stderr:\n%s", code, log)
+	}
+}
+
+// A second signal during a graceful shutdown closes what is left at once,
+// and sockserve says it was the signal, not the grace period, that cut the
+// connection.
+func TestSecondSignalForces(t *testing.T) {
+	p := startServe(t, 1, "-service", "upper", "-grace", "1h", "-listen", "tcp://127.0.0.1:0")
+	c := dialURL(t, p.urls[0])
+	io.WriteString(c, "half a line") // a request under way, never finished
+	acceptedBefore(t, p.urls[0])
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	waitListenerClosed(t, p.urls[0])
+	p.cmd.Process.Signal(syscall.SIGINT)
+	code := p.wait(t)
+	log := p.stderr.String()
+	if code != 1 || !strings.Contains(log, "second signal: closing every connection now") ||
+		!regexp.MustCompile(`shutdown forced by a second signal \(interrupt\) after [0-9.]+m?s: 1 connection cut`).MatchString(log) ||
+		strings.Contains(log, "grace period") {
+		t.Fatalf("exit status %d, want 1 and the second signal named; stderr:\n%s", code, log)
+	}
+	if _, err := c.Read(make([]byte, 1)); err == nil {
+		t.Error("the connection is still open")
 	}
 }
 
@@ -358,7 +398,7 @@ func TestBadInvocations(t *testing.T) {
 		want string
 	}{
 		{args: []string{"-service", "echo"}, code: 2, want: "-listen is required"},
-		{args: []string{"-listen", "tcp://127.0.0.1:0"}, code: 2, want: "-service is required"},
+		{args: []string{"-listen", "tcp://127.0.0.1:0"}, code: 2, want: "-service or a program is required"},
 		{args: []string{"-service", "nope", "-listen", "tcp://127.0.0.1:0"}, code: 2, want: `unknown service "nope"`},
 		{args: []string{"-service", "echo", "-listen", "tcp://127.0.0.1"}, code: 2, want: "missing :port"},
 		{args: []string{"-service", "echo", "-listen", "ftp://127.0.0.1:21"}, code: 2, want: `unknown scheme "ftp"`},
@@ -392,6 +432,8 @@ func FuzzParseFlags(f *testing.F) {
 		"-service\x00upper\x00-listen\x00unix:///tmp/x\x00-mode\x00pool\x00-workers\x004",
 		"-allow\x0010.0.0.0/8\x00-grace\x001s\x00-idle-timeout\x00-1s",
 		"-listen\x00tcp6://[::1]:0\x00-log-format\x00json\x00extra",
+		"-listen\x00tcp://127.0.0.1:0\x00-max-children\x002\x00--\x00cat\x00-u",
+		"-listen\x00udp://127.0.0.1:0\x00-mode\x00event\x00/bin/sh\x00-c\x00env",
 	} {
 		f.Add(seed)
 	}
@@ -403,8 +445,8 @@ func FuzzParseFlags(f *testing.F) {
 			}
 			return
 		}
-		if cfg.service == "" || len(cfg.listen) == 0 {
-			t.Fatalf("accepted a configuration without a service or listener: %+v", cfg)
+		if !cfg.version && ((cfg.service == "") == (cfg.program == nil) || len(cfg.listen) == 0) {
+			t.Fatalf("accepted a configuration without one service or program, or without a listener: %+v", cfg)
 		}
 	})
 }

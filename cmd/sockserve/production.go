@@ -30,6 +30,7 @@ type production struct {
 	readTimeout, writeTimeout    time.Duration
 	maxLine                      int
 	admin                        string
+	adminTimeout                 time.Duration
 	drainDelay                   time.Duration
 	restartable                  bool
 	pidFile                      string
@@ -57,6 +58,7 @@ func (p *production) flags(fs *flag.FlagSet) {
 	fs.DurationVar(&p.writeTimeout, "write-timeout", 0, "bound each write to a stream connection: clients that do not read are cut off (0: none)")
 	fs.IntVar(&p.maxLine, "max-line", 64<<10, "longest line the upper and pid services take, in bytes")
 	fs.StringVar(&p.admin, "admin", "", "serve /metrics (Prometheus), /healthz and /readyz on this tcp:// URL")
+	fs.DurationVar(&p.adminTimeout, "admin-timeout", 10*time.Second, "close admin connections idle this long, or this slow to send a request")
 	fs.BoolVar(&p.restartable, "restartable", false, "on SIGUSR2, start a new sockserve that inherits the sockets, and shut down once it is ready: a restart without downtime")
 	fs.StringVar(&p.pidFile, "pid-file", "", "with -restartable: write the serving process's PID here")
 	fs.DurationVar(&p.drainDelay, "drain-delay", 0, "on SIGTERM, answer /readyz with 503 and keep serving this long before shutting down, so balancers stop sending first")
@@ -83,6 +85,8 @@ func (p *production) check() error {
 		return errors.New("-first-byte-timeout, -read-timeout and -write-timeout must not be negative")
 	case p.pidFile != "" && !p.restartable:
 		return errors.New("-pid-file goes with -restartable")
+	case p.adminTimeout <= 0:
+		return errors.New("-admin-timeout must be positive")
 	case p.drainDelay < 0:
 		return errors.New("-drain-delay must not be negative")
 	case p.drainDelay > 0 && p.admin == "":
