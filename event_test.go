@@ -792,8 +792,16 @@ func TestEventRefusesWrapConn(t *testing.T) {
 // the rest as the output drains: a pipeline of any depth is answered, and
 // the queued output stays bounded by the handler's own limit.
 func TestEventPipelineResumesAsOutputDrains(t *testing.T) {
+	for _, halfClose := range []bool{false, true} {
+		t.Run(fmt.Sprintf("half-close=%v", halfClose), func(t *testing.T) { testPipelineResumes(t, halfClose) })
+	}
+}
+
+// testPipelineResumes: with halfClose, the client ends its side after the
+// pipeline, and is answered all the same.
+func testPipelineResumes(t *testing.T, halfClose bool) {
 	const (
-		requests = 400
+		requests = 2000 // 16 MiB of replies: more than the sockets' buffers hold
 		reply    = 8 << 10
 		limit    = 64 << 10
 	)
@@ -818,6 +826,9 @@ func TestEventPipelineResumesAsOutputDrains(t *testing.T) {
 	addr := servetest.Serve(t, srv)
 	c := servetest.Dial(t, addr)
 	c.Write(bytes.Repeat([]byte("g"), requests)) // the whole pipeline at once
+	if halfClose {
+		c.(*net.TCPConn).CloseWrite()
+	}
 	buf := make([]byte, reply)
 	for i := range requests {
 		if _, err := io.ReadFull(c, buf); err != nil || buf[reply-1] != '\n' {

@@ -217,8 +217,11 @@ func (e *eventEngine) runJob(c *EventConn, f func()) {
 			e.s.report(c.remote, panicError(v))
 			c.asyncClose()
 		}
-		if c.jobs.Add(-1) == 0 && !c.impl.datagram() {
-			c.impl.loop.post(mail{kind: mailJobsDone, c: c})
+		// A stream's count goes down on its loop, after the mail f sent
+		// before it returned (AsyncWrite): a close waiting for the
+		// functions then sends their output first.
+		if c.impl.datagram() || c.impl.loop.post(mail{kind: mailJobDone, c: c}) != nil {
+			c.jobs.Add(-1)
 		}
 	}()
 	f()

@@ -67,7 +67,7 @@ const (
 	mailWrite                     // queue data on c
 	mailClose                     // close c once its output is sent
 	mailWake                      // call OnData for c again
-	mailJobsDone                  // c has no Go function running
+	mailJobDone                   // one of c's Go functions returned
 	mailRawWrite                  // queue data from c's layer's handshake
 	mailHandshake                 // c's layer's handshake ended, with err
 )
@@ -265,6 +265,9 @@ func (l *eventLoop) handleMail(m mail) {
 	}
 	c := m.c
 	ci := &c.impl
+	if m.kind == mailJobDone && c.jobs.Add(-1) == 0 {
+		l.markDirty(c) // a close may have waited for the functions
+	}
 	if ci.state == stateClosed {
 		return
 	}
@@ -278,8 +281,6 @@ func (l *eventLoop) handleMail(m mail) {
 		if ci.state == stateOpen {
 			l.deliver(c, nil)
 		}
-	case mailJobsDone:
-		l.markDirty(c) // a close may have waited for the jobs
 	case mailRawWrite:
 		l.queueRaw(c, m.data)
 		l.afterCallback(c)

@@ -156,7 +156,11 @@ func (l *eventLoop) inputEnded(c *EventConn) {
 	if ci.bufs != nil && len(ci.bufs.in) > 0 {
 		l.deliver(c, nil)
 	}
-	l.beginClose(c, nil)
+	if !ci.awaitDrain {
+		l.beginClose(c, nil)
+	}
+	// else the handler stopped for its output: it is offered the rest as
+	// the output drains, and the connection closes once it is done.
 }
 
 // readPreamble passes the bytes received so far to Event.Preamble, and

@@ -149,6 +149,12 @@ func (l *eventLoop) flush(c *EventConn) {
 		if ci.state == stateClosed {
 			return
 		}
+		if ci.pending() >= l.e.cfg.highWater() {
+			ci.paused = true // the handler filled the queue again: read no more yet
+		}
+		if ci.inEOF && !ci.awaitDrain && ci.state == stateOpen {
+			l.beginClose(c, nil) // the last of a half-closed client's requests is taken
+		}
 	}
 	if ci.state == stateClosing && ci.pending() == 0 && c.jobs.Load() == 0 {
 		if ci.pipe != nil && !ci.layerClosed && !ci.handshaking && ci.closeErr == nil {
