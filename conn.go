@@ -3,6 +3,7 @@ package socketserver
 import (
 	"net"
 	"net/netip"
+	"time"
 )
 
 // openConn readies a stream connection on the goroutine serving it, before
@@ -11,7 +12,13 @@ import (
 // reports whether the request goes on.
 func (s *Server) openConn(r *Request) bool {
 	if s.WrapConn != nil {
+		// The wrappers read and write the connection (a PROXY header, a
+		// TLS handshake) within HandshakeTimeout of its acceptance.
+		if d := s.handshakeTimeout(); d > 0 {
+			r.raw.SetDeadline(r.accepted.Add(d))
+		}
 		c, err := s.WrapConn(r.Conn)
+		r.raw.SetDeadline(time.Time{})
 		if err != nil {
 			s.reportRequest(r, err)
 			return false

@@ -62,25 +62,23 @@ type Event struct {
 	// the client's addresses (nil: unchanged); or ErrPreambleIncomplete to
 	// wait for more; or another error, which closes the connection and is
 	// reported. MaxConnsPerIP, VerifyRequest and OnOpen come after it.
+	// Server.HandshakeTimeout bounds the wait for it.
 	Preamble func(in []byte, remote, local net.Addr) (n int, newRemote, newLocal net.Addr, err error)
-
-	// PreambleTimeout bounds the wait for the preamble. Zero means 5s.
-	PreambleTimeout time.Duration
 
 	// Layer, if not nil, puts a protocol that transforms every byte, such
 	// as TLS (see tlsconn.Layer), between each stream connection and the
 	// EventHandler: Event mode's counterpart of a WrapConn that returns a
 	// new net.Conn. See EventLayer for what it is given and must do. Its
 	// handshake comes after the Preamble; MaxConnsPerIP, VerifyRequest and
-	// OnOpen come after the handshake.
+	// OnOpen come after the handshake. Server.HandshakeTimeout bounds the
+	// handshake.
 	Layer func(raw net.Conn) EventLayer
-
-	// HandshakeTimeout bounds a Layer's handshake. Zero means 10s.
-	HandshakeTimeout time.Duration
 
 	// Workers is the number of goroutines that run the functions passed to
 	// EventConn.Go. Zero means 4 × GOMAXPROCS. They start on first use.
 	Workers int
+
+	handshake time.Duration // Server.HandshakeTimeout, set by newEngine
 }
 
 // String returns "event(N)".
@@ -96,6 +94,10 @@ func (e Event) newEngine(s *Server, t *socket) (engine, error) {
 	if s.WrapConn != nil && t.ln != nil {
 		// It reads from a connection that blocks, which a callback must not.
 		return nil, fmt.Errorf("%w: WrapConn (TLS) in Event mode: TLS is Event.Layer's (tlsconn.Layer), the PROXY header Event.Preamble's", ErrUnsupported)
+	}
+	e.handshake = s.handshakeTimeout()
+	if e.handshake <= 0 {
+		e.handshake = 1<<63 - 1 // no bound
 	}
 	return newEventEngine(s, t, e)
 }
@@ -137,19 +139,11 @@ func (e Event) maxOutput() int {
 	return max(e.MaxOutput, e.highWater())
 }
 
-func (e Event) preambleTimeout() time.Duration {
-	if e.PreambleTimeout <= 0 {
-		return 5 * time.Second
-	}
-	return e.PreambleTimeout
-}
+// preambleTimeout and handshakeTimeout are the server's HandshakeTimeout,
+// which newEngine copies into the engine's configuration.
+func (e Event) preambleTimeout() time.Duration { return e.handshake }
 
-func (e Event) handshakeTimeout() time.Duration {
-	if e.HandshakeTimeout <= 0 {
-		return 10 * time.Second
-	}
-	return e.HandshakeTimeout
-}
+func (e Event) handshakeTimeout() time.Duration { return e.handshake }
 
 // maxPreamble bounds the bytes a preamble may take: a PROXY v2 header
 // with its TLVs fits.

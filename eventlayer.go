@@ -10,7 +10,7 @@ import "context"
 //
 // HandshakeContext runs first, on a goroutine of its own: there, Read
 // waits for input as on any connection. The context ends at
-// Event.HandshakeTimeout, or when the connection or server is closed,
+// Server.HandshakeTimeout, or when the connection or server is closed,
 // and then Read fails. From then on the layer is used on the
 // connection's event loop only, and must not block. The loop calls Read
 // while the layer has something to give; Read on the raw connection never

@@ -11,6 +11,7 @@ import (
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // A Request is one request being served: a stream connection, or one
@@ -61,6 +62,7 @@ type Request struct {
 	daemon    bool                      // not waited for by Shutdown and Close
 	checked   bool                      // verified already, by the server of a Fork child
 	raw       net.Conn                  // the accepted connection, under any wrapping
+	accepted  time.Time                 // when raw was accepted (stream)
 	countedIP netip.Addr                // counted against MaxConnsPerIP
 	aborted   bool                      // the handler returned ErrAbortHandler
 	sc        *statsConn                // stream: Conn with timeouts and counting

@@ -133,6 +133,14 @@ type Server struct {
 	// with Event.Preamble, and runs TLS as an Event.Layer.
 	WrapConn func(net.Conn) (net.Conn, error)
 
+	// HandshakeTimeout bounds how long a stream connection may take, from
+	// its acceptance, to reach its handler: WrapConn's work (a PROXY
+	// header, a TLS handshake) in every mode but Event; in Event mode, the
+	// Event.Preamble and the Event.Layer's handshake. A connection that
+	// takes longer is closed and the failure reported. Zero means 10s;
+	// negative means no bound.
+	HandshakeTimeout time.Duration
+
 	// MaxConnsPerIP, if positive, is how many stream connections one
 	// client IP address may have open; more are closed at once and
 	// counted in Stats().OverIPLimit. The address is the one WrapConn
@@ -233,6 +241,16 @@ func (s *Server) serviceInterval() time.Duration {
 		return 500 * time.Millisecond
 	}
 	return s.ServiceInterval
+}
+
+func (s *Server) handshakeTimeout() time.Duration {
+	switch {
+	case s.HandshakeTimeout < 0:
+		return 0
+	case s.HandshakeTimeout == 0:
+		return 10 * time.Second
+	}
+	return s.HandshakeTimeout
 }
 
 func (s *Server) readBufferSize() int {

@@ -26,6 +26,7 @@ func (s *Server) newStreamRequest(c net.Conn, daemon bool) *Request {
 		LocalAddr:  c.LocalAddr(),
 		Conn:       c,
 		raw:        c,
+		accepted:   time.Now(),
 		srv:        s,
 		daemon:     daemon,
 	}
@@ -43,7 +44,7 @@ func (s *Server) prepareIO(r *Request) {
 		r.Writer = &r.dio.reply
 		return
 	}
-	r.sc = &statsConn{Conn: r.Conn, raw: r.raw, srv: s, bufSize: s.readBufferSize(), accepted: time.Now()}
+	r.sc = &statsConn{Conn: r.Conn, raw: r.raw, srv: s, bufSize: s.readBufferSize(), accepted: r.accepted}
 	r.reading.Store(r.sc)
 	if s.FirstByteTimeout > 0 {
 		r.sc.firstBy = time.Now().Add(s.FirstByteTimeout)

@@ -22,7 +22,6 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"time"
 
 	proxyproto "github.com/pires/go-proxyproto"
 
@@ -51,9 +50,6 @@ type Protocol struct {
 
 	// Untrusted is what happens to a connection from anywhere else.
 	Untrusted Policy
-
-	// HeaderTimeout bounds the wait for the header. Zero means 5s.
-	HeaderTimeout time.Duration
 }
 
 // Errors Wrap returns; the Server reports them and closes the connection.
@@ -73,26 +69,19 @@ func (p *Protocol) Wrap(c net.Conn) (net.Conn, error) {
 		}
 		return nil, fmt.Errorf("%w: %v", ErrUntrusted, c.RemoteAddr())
 	}
-	timeout := p.HeaderTimeout
-	if timeout <= 0 {
-		timeout = 5 * time.Second
-	}
-	if err := c.SetReadDeadline(time.Now().Add(timeout)); err != nil {
-		return nil, err
-	}
+	// The Server's HandshakeTimeout bounds the wait (a deadline on c).
 	br := bufio.NewReader(c)
 	h, err := proxyproto.Read(br)
-	c.SetReadDeadline(time.Time{})
 	var ne net.Error
 	switch {
 	case errors.Is(err, proxyproto.ErrNoProxyProtocol):
 		return nil, fmt.Errorf("%w (%v)", ErrNoHeader, c.RemoteAddr())
 	case errors.As(err, &ne) && ne.Timeout():
-		return nil, fmt.Errorf("%w within %v (%v)", ErrNoHeader, timeout, c.RemoteAddr())
+		return nil, fmt.Errorf("%w in time (%v): %w", ErrNoHeader, c.RemoteAddr(), err)
 	case err != nil:
 		return nil, fmt.Errorf("proxy: malformed header from %v: %w", c.RemoteAddr(), err)
 	}
-	pc := &Conn{Conn: c, r: br, remote: c.RemoteAddr(), local: c.LocalAddr(), Header: h}
+	pc := &Conn{Conn: c, r: br, remote: c.RemoteAddr(), local: c.LocalAddr(), Header: headerOf(h)}
 	if h.Command.IsProxy() && h.SourceAddr != nil && h.DestinationAddr != nil {
 		pc.remote, pc.local = h.SourceAddr, h.DestinationAddr
 	}
@@ -116,7 +105,7 @@ func (p *Protocol) trusts(a net.Addr) bool {
 // A Conn is a connection that came with a PROXY protocol header.
 type Conn struct {
 	net.Conn
-	Header *proxyproto.Header // the header as it came, with any TLVs
+	Header Header // the header as it came, with any TLVs
 
 	r             *bufio.Reader // holds what followed the header
 	remote, local net.Addr

@@ -184,3 +184,29 @@ func TestPreamble(t *testing.T) {
 		t.Errorf("ignored: %d, %v, %v, %v", n, r, l, err)
 	}
 }
+
+// A version 2 header's addresses and TLVs reach the handler through the
+// package's own Header type.
+func TestHeaderTLVs(t *testing.T) {
+	h := &proxyproto.Header{
+		Version: 2, Command: proxyproto.PROXY, TransportProtocol: proxyproto.TCPv4,
+		SourceAddr:      &net.TCPAddr{IP: net.IPv4(203, 0, 113, 9), Port: 5555},
+		DestinationAddr: &net.TCPAddr{IP: net.IPv4(198, 51, 100, 1), Port: 443},
+	}
+	if err := h.SetTLVs([]proxyproto.TLV{{Type: 0xEA, Value: []byte("vpce-1")}}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := h.Format()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := trusted.Wrap(from(balancer, b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := c.(*Conn).Header
+	if got.Version != 2 || got.Local || got.Source.String() != "203.0.113.9:5555" ||
+		len(got.TLVs) != 1 || got.TLVs[0].Type != 0xEA || string(got.TLVs[0].Value) != "vpce-1" {
+		t.Errorf("Header = %+v", got)
+	}
+}

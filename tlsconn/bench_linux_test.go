@@ -20,7 +20,7 @@ func tlsServers(b *testing.B, ca *testcert.CA) map[string]*socketserver.Server {
 		"goroutine": {Handler: socketserver.HandlerFunc(func(r *socketserver.Request) error {
 			_, err := io.Copy(r.Writer, r.Reader)
 			return err
-		}), WrapConn: tlsconn.Wrap(cfg, 0)},
+		}), WrapConn: tlsconn.Wrap(cfg)},
 		"event": {EventHandler: echoEvents{}, Mode: socketserver.Event{Layer: tlsconn.Layer(cfg)}},
 	}
 }

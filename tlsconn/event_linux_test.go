@@ -45,7 +45,7 @@ func (echoEvents) OnData(c *socketserver.EventConn, in []byte) int {
 func init() {
 	tlsModes = append(tlsModes, tlsMode{"event", func(srv *socketserver.Server, cfg *tls.Config, handshake time.Duration) {
 		srv.EventHandler = whoAmIEvents{}
-		srv.Mode = socketserver.Event{Loops: 1, HandshakeTimeout: handshake, Layer: tlsconn.Layer(cfg)}
+		srv.Mode, srv.HandshakeTimeout = socketserver.Event{Loops: 1, Layer: tlsconn.Layer(cfg)}, handshake
 	}})
 }
 

@@ -27,7 +27,7 @@ func ExampleWrap() {
 	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS13}
 	srv := &socketserver.Server{
 		Addr:     "127.0.0.1:0",
-		WrapConn: tlsconn.Wrap(cfg, 5*time.Second),
+		WrapConn: tlsconn.Wrap(cfg),
 		Handler: socketserver.HandlerFunc(func(r *socketserver.Request) error {
 			line, err := r.Reader.ReadBytes('\n')
 			if err != nil {
@@ -64,7 +64,7 @@ func ExampleErrHandshake() {
 	failed := make(chan error, 1)
 	srv := &socketserver.Server{
 		Addr:     "127.0.0.1:0",
-		WrapConn: tlsconn.Wrap(&tls.Config{Certificates: []tls.Certificate{cert}}, 5*time.Second),
+		WrapConn: tlsconn.Wrap(&tls.Config{Certificates: []tls.Certificate{cert}}),
 		Handler:  socketserver.HandlerFunc(func(*socketserver.Request) error { return nil }),
 		HandleError: func(_ net.Addr, err error) {
 			if errors.Is(err, tlsconn.ErrHandshake) {

@@ -3,7 +3,7 @@
 // Event.Layer.
 //
 //	srv := &socketserver.Server{Addr: ":9443", Handler: h,
-//		WrapConn: tlsconn.Wrap(&tls.Config{GetCertificate: certs.GetCertificate}, 0)}
+//		WrapConn: tlsconn.Wrap(&tls.Config{GetCertificate: certs.GetCertificate})}
 //
 //	srv := &socketserver.Server{Addr: ":9443", EventHandler: eh,
 //		Mode: socketserver.Event{Layer: tlsconn.Layer(cfg)}}
@@ -23,7 +23,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"time"
 
 	"github.com/socketserver-go/socketserver"
 )
@@ -32,25 +31,21 @@ import (
 var ErrHandshake = errors.New("tlsconn: TLS handshake failed")
 
 // Wrap returns a WrapConn that runs the server side of a TLS handshake
-// with cfg, within timeout (zero means 10s), and serves the *tls.Conn.
-func Wrap(cfg *tls.Config, timeout time.Duration) func(net.Conn) (net.Conn, error) {
-	if timeout <= 0 {
-		timeout = 10 * time.Second
-	}
+// with cfg, and serves the *tls.Conn. The Server's HandshakeTimeout
+// bounds the handshake; a failed one is reported wrapping ErrHandshake.
+func Wrap(cfg *tls.Config) func(net.Conn) (net.Conn, error) {
 	return func(c net.Conn) (net.Conn, error) {
 		tc := tls.Server(c, cfg)
-		tc.SetDeadline(time.Now().Add(timeout))
 		if err := tc.Handshake(); err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrHandshake, err)
 		}
-		tc.SetDeadline(time.Time{})
 		return tc, nil
 	}
 }
 
 // Layer returns an Event.Layer that serves each connection over TLS with
-// cfg. Event.HandshakeTimeout bounds the handshake; a failed one is
-// reported wrapping ErrHandshake.
+// cfg. The Server's HandshakeTimeout bounds the handshake, in Event mode
+// as with Wrap; a failed one is reported wrapping ErrHandshake.
 func Layer(cfg *tls.Config) func(net.Conn) socketserver.EventLayer {
 	return func(c net.Conn) socketserver.EventLayer { return eventTLS{tls.Server(c, cfg)} }
 }

@@ -59,7 +59,7 @@ type tlsMode struct {
 }
 
 var tlsModes = []tlsMode{{"goroutine", func(srv *socketserver.Server, cfg *tls.Config, handshake time.Duration) {
-	srv.Handler, srv.WrapConn = whoAmI, tlsconn.Wrap(cfg, handshake)
+	srv.Handler, srv.WrapConn, srv.HandshakeTimeout = whoAmI, tlsconn.Wrap(cfg), handshake
 }}}
 
 func testMutualAuthentication(t *testing.T, serve func(*socketserver.Server, *tls.Config, time.Duration)) {
@@ -184,7 +184,7 @@ func TestCertFilesReload(t *testing.T) {
 	}
 	certs.CheckInterval = time.Nanosecond // look at the files on every handshake
 	srv := &socketserver.Server{Handler: whoAmI,
-		WrapConn: tlsconn.Wrap(&tls.Config{GetCertificate: certs.GetCertificate}, 0)}
+		WrapConn: tlsconn.Wrap(&tls.Config{GetCertificate: certs.GetCertificate})}
 	addr := start(t, srv)
 	served := func() string {
 		c, err := tls.Dial("tcp", addr.String(), &tls.Config{RootCAs: ca.Pool})

@@ -34,6 +34,8 @@ type production struct {
 	drainDelay                   time.Duration
 	restartable                  bool
 	pidFile                      string
+	keepAlive, handshakeTimeout  time.Duration
+	recvBuf, sendBuf             int
 }
 
 func (p *production) flags(fs *flag.FlagSet) {
@@ -56,6 +58,10 @@ func (p *production) flags(fs *flag.FlagSet) {
 	fs.DurationVar(&p.firstByteTimeout, "first-byte-timeout", 0, "close stream connections that send nothing within this time (0: never)")
 	fs.DurationVar(&p.readTimeout, "read-timeout", 0, "bound each read of a stream connection (0: none)")
 	fs.DurationVar(&p.writeTimeout, "write-timeout", 0, "bound each write to a stream connection: clients that do not read are cut off (0: none)")
+	fs.DurationVar(&p.keepAlive, "keepalive", 0, "TCP keep-alive: probes after this long without traffic, every this long, 9 unanswered closing (0: 15s; negative: off)")
+	fs.DurationVar(&p.handshakeTimeout, "handshake-timeout", 0, "bound a connection's PROXY header and TLS handshake, from its acceptance (0: 10s; negative: none)")
+	fs.IntVar(&p.recvBuf, "rcvbuf", 0, "socket receive buffer to ask of the kernel, in bytes, for every listener (0: the system's; capped by net.core.rmem_max)")
+	fs.IntVar(&p.sendBuf, "sndbuf", 0, "socket send buffer to ask of the kernel, in bytes (0: the system's; capped by net.core.wmem_max)")
 	fs.IntVar(&p.maxLine, "max-line", 64<<10, "longest line the upper and pid services take, in bytes")
 	fs.StringVar(&p.admin, "admin", "", "serve /metrics (Prometheus), /healthz and /readyz on this tcp:// URL")
 	fs.DurationVar(&p.adminTimeout, "admin-timeout", 10*time.Second, "close admin connections idle this long, or this slow to send a request")
@@ -67,6 +73,8 @@ func (p *production) flags(fs *flag.FlagSet) {
 // check validates the production flags.
 func (p *production) check() error {
 	switch {
+	case p.recvBuf < 0 || p.sendBuf < 0:
+		return errors.New("-rcvbuf and -sndbuf must not be negative")
 	case (p.tlsCert == "") != (p.tlsKey == ""):
 		return errors.New("-tls-cert and -tls-key go together")
 	case p.tlsClientCA != "" && p.tlsCert == "":
@@ -127,6 +135,13 @@ func (p *production) tlsConfig() (cfg *tls.Config, certs *tlsconn.CertFiles, err
 }
 
 // apply sets the production options on a server.
+// applySockets sets what applies to every listener, stream or datagram.
+func (p *production) applySockets(srv *socketserver.Server) {
+	srv.KeepAlive = p.keepAlive
+	srv.HandshakeTimeout = p.handshakeTimeout
+	srv.SocketReceiveBuffer, srv.SocketSendBuffer = p.recvBuf, p.sendBuf
+}
+
 func (p *production) apply(srv *socketserver.Server, tlsCfg *tls.Config) {
 	var wraps []func(net.Conn) (net.Conn, error) // the PROXY header first, then TLS
 	if p.proxyProtocol {
@@ -145,7 +160,7 @@ func (p *production) apply(srv *socketserver.Server, tlsCfg *tls.Config) {
 		ev.Layer = tlsconn.Layer(tlsCfg) // the loop runs TLS
 		srv.Mode = ev
 	} else if tlsCfg != nil {
-		wraps = append(wraps, tlsconn.Wrap(tlsCfg, 0))
+		wraps = append(wraps, tlsconn.Wrap(tlsCfg))
 	}
 	if len(wraps) > 0 {
 		srv.WrapConn = socketserver.WrapConns(wraps...)

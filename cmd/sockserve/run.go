@@ -218,6 +218,7 @@ func (f *fleet) newServer(network, address string) *socketserver.Server {
 	if len(f.cfg.allow) > 0 {
 		srv.VerifyRequest = socketserver.AllowNetworks(f.cfg.allow...)
 	}
+	f.cfg.production.applySockets(srv)
 	if isStreamNetwork(network) {
 		f.cfg.production.apply(srv, f.tls)
 	}
