@@ -485,7 +485,7 @@ func TestAcceptBacksOffOnEMFILE(t *testing.T) {
 	}
 	ln := &flakyListener{Listener: inner}
 	ln.failures.Store(2)
-	var logged safeBuffer
+	var logged servetest.Buffer
 	srv := &socketserver.Server{Handler: echo, Logger: slog.New(slog.NewTextHandler(&logged, nil))}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
@@ -500,22 +500,4 @@ func TestAcceptBacksOffOnEMFILE(t *testing.T) {
 	if n := strings.Count(out, "accept failed; retrying"); n != 2 || !strings.Contains(out, "retry_in=5ms") || !strings.Contains(out, "retry_in=10ms") {
 		t.Fatalf("log of the failures:\n%s", out)
 	}
-}
-
-// safeBuffer is a bytes.Buffer for concurrent writers.
-type safeBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *safeBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *safeBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -8,6 +8,7 @@
 package servetest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -16,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -206,4 +208,26 @@ func Need(t testing.TB, program, debianPackage string) string {
 	}
 	t.Skipf("%s is not installed: apt-get install %s to run this test", program, debianPackage)
 	return ""
+}
+
+// A Buffer collects what concurrent writers write, such as a server's
+// log or another process's output, for a test to read. Its zero value is
+// ready to use.
+type Buffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+// Write appends p.
+func (b *Buffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+// String returns what was written so far.
+func (b *Buffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }
