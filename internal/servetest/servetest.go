@@ -30,18 +30,10 @@ import (
 // test's output.
 func Serve(t testing.TB, srv *socketserver.Server) net.Addr {
 	t.Helper()
-	if srv.Logger == nil {
-		srv.Logger = Logger(t)
-	}
-	addr, err := srv.Listen()
-	if err != nil {
-		t.Fatalf("Listen: %v", err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.ListenAndServe() }()
+	addr, result := start(t, srv)
 	t.Cleanup(func() {
 		srv.Close()
-		if err := <-served; !errors.Is(err, socketserver.ErrServerClosed) {
+		if err := <-result; !errors.Is(err, socketserver.ErrServerClosed) {
 			t.Errorf("ListenAndServe = %v, want ErrServerClosed", err)
 		}
 	})
@@ -54,6 +46,25 @@ func Serve(t testing.TB, srv *socketserver.Server) net.Addr {
 // then, and its serving waited for.
 func Background(t testing.TB, srv *socketserver.Server) (net.Addr, <-chan error) {
 	t.Helper()
+	addr, result := start(t, srv)
+	served := make(chan error, 1)
+	done := make(chan error, 1)
+	go func() {
+		err := <-result
+		served <- err
+		done <- err
+	}()
+	t.Cleanup(func() {
+		srv.Close()
+		<-done
+	})
+	return addr, served
+}
+
+// start binds srv and runs ListenAndServe on a goroutine, whose result
+// the channel receives.
+func start(t testing.TB, srv *socketserver.Server) (net.Addr, <-chan error) {
+	t.Helper()
 	if srv.Logger == nil {
 		srv.Logger = Logger(t)
 	}
@@ -61,18 +72,9 @@ func Background(t testing.TB, srv *socketserver.Server) (net.Addr, <-chan error)
 	if err != nil {
 		t.Fatalf("Listen: %v", err)
 	}
-	served := make(chan error, 1)
 	result := make(chan error, 1)
-	go func() {
-		err := srv.ListenAndServe()
-		served <- err
-		result <- err
-	}()
-	t.Cleanup(func() {
-		srv.Close()
-		<-result
-	})
-	return addr, served
+	go func() { result <- srv.ListenAndServe() }()
+	return addr, result
 }
 
 // Logger returns a logger that writes to the test's output, at every
