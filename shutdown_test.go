@@ -155,6 +155,7 @@ func TestShutdownServesQueuedDatagrams(t *testing.T) {
 			t.Run(network+"/"+mode.String(), func(t *testing.T) {
 				srv := lineServer(network, servetest.LocalAddr(t, network), mode)
 				srv.Logger = servetest.Logger(t)
+				srv.SocketReceiveBuffer = 1 << 20 // room for the queue: none dropped by the kernel
 				gate := srv.ShuttingDown()
 				h := srv.Handler
 				srv.Handler = socketserver.HandlerFunc(func(r *socketserver.Request) error {
