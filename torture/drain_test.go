@@ -170,13 +170,8 @@ func TestDatagramsQueuedAtShutdown(t *testing.T) {
 		n := scale(200)
 		tg := startServer(t, serverConfig{Mode: mode, Network: "udp", ShutdownTimeout: 10 * time.Second})
 		tg.warmUp(t, "udp")
-		c := dialPacket(t, tg)
+		c, serverPort, clientPort := udpClient(t, tg)
 		defer c.Close()
-		serverAddr, err := net.ResolveUDPAddr("udp", tg.addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		serverPort, clientPort := serverAddr.Port, portOf(c.LocalAddr())
 		serverDrops0, clientDrops0 := udpDrops(t, serverPort), udpDrops(t, clientPort)
 
 		pids := processTree(tg.cmd.Process.Pid)
