@@ -5,6 +5,9 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -134,5 +137,51 @@ func TestWriteTimeoutBreaksTheConnection(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("the handler still runs after its write timed out")
+	}
+}
+
+// A connection whose write timed out is closed at once, not lingered on:
+// no reply is on its way to protect, and the lingering close would hold
+// the handler's goroutine (all of a Sync server) for up to 500ms more with
+// a client that neither reads nor writes. The client here sends 64 KiB of
+// requests, each asking for 64 KiB, and reads nothing until the server
+// gave up; closed with most of them unread in the kernel, the connection
+// is reset. A lingering close would have read them away first, and ended
+// with the FIN the client then reads as EOF.
+func TestBrokenConnectionClosesAtOnce(t *testing.T) {
+	failed := make(chan error, 1)
+	block := make([]byte, 64<<10)
+	srv := &socketserver.Server{
+		Addr:         "127.0.0.1:0",
+		Mode:         socketserver.Sync{},
+		WriteTimeout: 50 * time.Millisecond,
+		HandleError:  func(_ net.Addr, err error) { failed <- err },
+		Handler: socketserver.HandlerFunc(func(r *socketserver.Request) error {
+			for {
+				if _, err := r.Reader.ReadBytes('\n'); err != nil {
+					return nil
+				}
+				if _, err := r.Writer.Write(block); err != nil {
+					return err
+				}
+			}
+		}),
+	}
+	c := servetest.Dial(t, servetest.Serve(t, srv))
+	defer c.Close()
+	if _, err := c.Write([]byte(strings.Repeat("x\n", 32<<10))); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-failed:
+		if !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatalf("the handler failed with %v, want its write's timeout", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the handler's write never timed out")
+	}
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.Copy(io.Discard, c); !errors.Is(err, syscall.ECONNRESET) {
+		t.Errorf("the client read to %v, want a reset: the connection was lingered on", err)
 	}
 }

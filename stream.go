@@ -99,11 +99,14 @@ const (
 // on its way to the client. So if the handler left input unread (and was
 // not aborted, nor the server closed), closeConn first half-closes the
 // connection, sending the reply and a FIN, and reads and discards until
-// the client closes too, for up to lingerTimeout and lingerBytes.
+// the client closes too, for up to lingerTimeout and lingerBytes. A
+// connection whose write failed (a WriteTimeout, a reset) has no reply on
+// its way to protect: it is closed at once, so that a client that never
+// reads holds its handler for WriteTimeout, not lingerTimeout more.
 func (s *Server) closeConn(r *Request) {
 	c := r.Conn
 	cw, ok := c.(interface{ CloseWrite() error })
-	if !ok || r.sc == nil || r.aborted || s.state.Load() == serverClosed ||
+	if !ok || r.sc == nil || r.aborted || s.state.Load() == serverClosed || r.sc.broken.Load() != nil ||
 		(r.Reader.Buffered() == 0 && sockopt.Unread(c) == 0) {
 		c.Close()
 		return

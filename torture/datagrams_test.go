@@ -80,6 +80,19 @@ func portOf(addr net.Addr) int {
 	return n
 }
 
+// udpClient dials tg's UDP server, and returns the two ports whose drop
+// counts (udpDrops) account for the datagrams between them.
+func udpClient(t *testing.T, tg *target) (c net.Conn, serverPort, clientPort int) {
+	t.Helper()
+	c = dialPacket(t, tg)
+	serverAddr, err := net.ResolveUDPAddr("udp", tg.addr)
+	if err != nil {
+		c.Close()
+		t.Fatal(err)
+	}
+	return c, serverAddr.Port, portOf(c.LocalAddr())
+}
+
 // Datagram burst: one client sends as fast as it can, far beyond the
 // server socket's buffer. Each datagram is either answered, or counted
 // as a drop by the kernel, on the server's socket or, for the reply, the
@@ -92,13 +105,8 @@ func TestDatagramBurst(t *testing.T) {
 		}
 		tg := startServer(t, serverConfig{Mode: mode, Network: "udp"})
 		tg.warmUp(t, "udp")
-		c := dialPacket(t, tg)
+		c, serverPort, clientPort := udpClient(t, tg)
 		defer c.Close()
-		serverAddr, err := net.ResolveUDPAddr("udp", tg.addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		serverPort, clientPort := serverAddr.Port, portOf(c.LocalAddr())
 		dropsBefore := udpDrops(t, serverPort) + udpDrops(t, clientPort)
 		var answered atomic.Int64
 		done := make(chan struct{})

@@ -90,6 +90,42 @@ func printTable() {
 	w.Flush()
 }
 
+// knownGaps are the rows, "scenario/mode", that a scenario is known to
+// fail, each with its reason, until the code that owes them is fixed.
+// Such a row is reported with its reason instead of failing the run; a
+// run in which a gap that shows every time passes fails, so that its
+// entry is removed.
+var knownGaps = map[string]gap{
+	"idle/fork": {why: "Fork children are not told that Shutdown began: a child's idle connection is held until the deadline"},
+	"udp-stopped/event": {why: "a draining Event loop reads its datagram socket in batches of 64 and waits for the next batch on the poller: " +
+		"if a batch ends with the queue empty (256 queued here at five times the counts), no event comes and Shutdown runs to its deadline",
+		sometimes: true},
+}
+
+// A gap is a known failure of one row.
+type gap struct {
+	why       string
+	sometimes bool // it shows only in some runs, or at some counts
+}
+
+// verdict fails the test with the scenario's problems, unless its row is
+// a known gap, in which case it notes the gap in r instead.
+func verdict(t *testing.T, r *result, problems []string) {
+	t.Helper()
+	g, known := knownGaps[r.scenario+"/"+r.mode]
+	switch {
+	case known && len(problems) > 0:
+		t.Logf("known gap: %s: %s", g.why, strings.Join(problems, "; "))
+		r.note = "known gap: " + g.why + "; " + r.note
+	case known && !g.sometimes:
+		t.Errorf("%s/%s passes: remove it from knownGaps", r.scenario, r.mode)
+	default:
+		for _, p := range problems {
+			t.Error(p)
+		}
+	}
+}
+
 // A target is a server process under test.
 type target struct {
 	cfg       serverConfig

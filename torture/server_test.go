@@ -81,8 +81,10 @@ func (c serverConfig) server() *socketserver.Server {
 
 // serverMain is main for the test binary run as a server, or as one of
 // its Fork or Prefork children. It prints "ready ADDR DEBUGADDR" once
-// serving, serves until SIGTERM, then shuts down within ShutdownTimeout,
-// prints "shutdown ERR" and exits. It does not return.
+// serving, serves until SIGTERM, prints "draining N" (N: the datagrams
+// taken so far), shuts down within
+// ShutdownTimeout, prints "stats JSON" (its last Stats) and
+// "shutdown ERR", and exits. It does not return.
 func serverMain() {
 	var cfg serverConfig
 	if err := json.Unmarshal([]byte(os.Getenv(serverEnv)), &cfg); err != nil {
@@ -118,10 +120,12 @@ func serverMain() {
 		fmt.Println("shutdown serve:", err)
 		os.Exit(1)
 	}
-	fmt.Println("draining")
+	fmt.Println("draining", srv.Stats().TotalPackets)
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
 	err = srv.Shutdown(ctx)
+	st, _ := json.Marshal(srv.Stats())
+	fmt.Println("stats", string(st))
 	fmt.Println("shutdown", err)
 	os.Exit(0)
 }
