@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -165,9 +166,14 @@ func startServer(t *testing.T, cfg serverConfig) *target {
 		t.Fatal(err)
 	}
 	go func() {
+		// Only the server's own lines: its Prefork workers print theirs
+		// on the same output, after their own PIDs.
+		own := strconv.Itoa(cmd.Process.Pid) + " "
 		sc := bufio.NewScanner(out)
 		for sc.Scan() {
-			tg.lines <- sc.Text()
+			if line, ok := strings.CutPrefix(sc.Text(), own); ok {
+				tg.lines <- line
+			}
 		}
 		close(tg.lines)
 	}()

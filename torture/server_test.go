@@ -88,18 +88,18 @@ func (c serverConfig) server() *socketserver.Server {
 func serverMain() {
 	var cfg serverConfig
 	if err := json.Unmarshal([]byte(os.Getenv(serverEnv)), &cfg); err != nil {
-		fmt.Println("error", err)
+		say("error", err)
 		os.Exit(2)
 	}
 	srv := cfg.server()
 	bound, err := srv.Listen() // in a child, this serves its job and exits
 	if err != nil {
-		fmt.Println("error", err)
+		say("error", err)
 		os.Exit(1)
 	}
 	dl, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		fmt.Println("error", err)
+		say("error", err)
 		os.Exit(1)
 	}
 	go http.Serve(dl, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
@@ -113,21 +113,28 @@ func serverMain() {
 	signal.Notify(term, syscall.SIGTERM)
 	served := make(chan error, 1)
 	go func() { served <- srv.ListenAndServe() }()
-	fmt.Println("ready", bound.String(), dl.Addr().String())
+	say("ready", bound.String(), dl.Addr().String())
 	select {
 	case <-term:
 	case err := <-served:
-		fmt.Println("shutdown serve:", err)
+		say("shutdown serve:", err)
 		os.Exit(1)
 	}
-	fmt.Println("draining", srv.Stats().TotalPackets)
+	say("draining", srv.Stats().TotalPackets)
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
 	err = srv.Shutdown(ctx)
 	st, _ := json.Marshal(srv.Stats())
-	fmt.Println("stats", string(st))
-	fmt.Println("shutdown", err)
+	say("stats", string(st))
+	say("shutdown", err)
 	os.Exit(0)
+}
+
+// say prints one line of serverMain's protocol, after this process's
+// PID: a Prefork worker runs serverMain too, on the same standard output,
+// and the harness must not take a worker's "shutdown" for the server's.
+func say(a ...any) {
+	fmt.Println(append([]any{os.Getpid()}, a...)...)
 }
 
 // lineHandler serves lines (on a stream, until the client ends it) or
