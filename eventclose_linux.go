@@ -26,15 +26,15 @@ const (
 // it, until Shutdown's deadline.
 func (l *eventLoop) closeIfIdle(c *EventConn) {
 	ci := &c.impl
-	if ci.state != stateOpen || ci.handshaking || ci.preamble || ci.kept() > 0 ||
-		(ci.paused && sockopt.UnreadFD(ci.fd) > 0) {
+	if ci.state != stateOpen || ci.handshaking() || ci.preamble || ci.kept() > 0 ||
+		(ci.paused && sockopt.UnreadFD(ci.fdInt()) > 0) {
 		return
 	}
-	if !ci.heard && l.nowNano < ci.since+int64(newConnGrace) {
+	if !ci.heard && l.nanos() < ci.since+int64(newConnGrace) {
 		l.schedule(c) // its first request may be on its way: see deadline
 		return
 	}
-	if ci.pipe != nil && ci.pipe.buffered() {
+	if p := ci.layer(); p != nil && p.buffered() {
 		return // the layer has input to decrypt
 	}
 	l.beginClose(c, nil)
@@ -48,8 +48,11 @@ func (l *eventLoop) beginClose(c *EventConn, err error) {
 		return
 	}
 	ci.state = stateClosing
-	ci.closeErr = err
-	ci.since = l.nowNano
+	ci.setCloseErr(err)
+	ci.since = l.nanos()
+	if !l.e.timed {
+		ci.lastOut = ci.since // not kept while open: the stall is timed from here
+	}
 	l.markDirty(c)
 }
 
@@ -59,14 +62,14 @@ func (l *eventLoop) beginClose(c *EventConn, err error) {
 // the input discarded until the client closes, for at most lingerTime.
 func (l *eventLoop) endClose(c *EventConn) {
 	ci := &c.impl
-	if !ci.inEOF && sockopt.UnreadFD(ci.fd) > 0 && unix.Shutdown(ci.fd, unix.SHUT_WR) == nil {
+	if !ci.inEOF && sockopt.UnreadFD(ci.fdInt()) > 0 && unix.Shutdown(ci.fdInt(), unix.SHUT_WR) == nil {
 		ci.state = stateLingering
-		ci.since = l.nowNano
+		ci.since = l.nanos()
 		l.setInterest(c)
 		l.schedule(c)
 		return
 	}
-	l.closeNow(c, ci.closeErr)
+	l.closeNow(c, ci.closeErr())
 }
 
 // closeNow closes c at once, discarding queued output, and reports err
@@ -78,11 +81,11 @@ func (l *eventLoop) closeNow(c *EventConn, err error) {
 	}
 	ci.state = stateClosed
 	c.gone.Store(true)
-	if ci.pipe != nil {
-		ci.pipe.Close()
-		ci.stopHandshake()
+	if p := ci.layer(); p != nil {
+		p.Close()
+		p.stopHandshake()
 	}
-	unix.Close(ci.fd)
+	unix.Close(ci.fdInt())
 	l.conns[ci.fd] = nil
 	l.nconns.Add(-1)
 	l.s.stats.activeConns.Add(-1)
@@ -103,9 +106,9 @@ func (l *eventLoop) closeNow(c *EventConn, err error) {
 	if ci.opened {
 		l.callClose(c, err)
 	}
-	if ci.req != nil {
-		ci.req.setState(StateClosed)
-		ci.req = nil
+	if r := ci.rare; r != nil && r.req != nil {
+		r.req.setState(StateClosed)
+		r.req = nil
 	}
 }
 
@@ -151,7 +154,7 @@ func (l *eventLoop) deadline(c *EventConn) (time.Time, func() error) {
 			consider(ci.lastOut, d, func() error { return timeoutError("output stalled", d) })
 		}
 	case stateLingering:
-		consider(ci.since, lingerTime, func() error { return ci.closeErr })
+		consider(ci.since, lingerTime, ci.closeErr)
 	}
 	if at == 0 {
 		return time.Time{}, nil
@@ -177,6 +180,9 @@ func (l *eventLoop) schedule(c *EventConn) {
 	if ci.state == stateClosed {
 		return
 	}
+	if ci.state == stateOpen && !l.e.timed && !ci.preamble && !l.drained && !ci.timer.Scheduled() {
+		return // nothing times an open connection (see deadline)
+	}
 	at, _ := l.deadline(c)
 	switch {
 	case at.IsZero():
@@ -184,6 +190,9 @@ func (l *eventLoop) schedule(c *EventConn) {
 			l.wheel.Stop(&ci.timer) // a close waiting only for Go functions
 		}
 	case !ci.timer.Scheduled() || at.Before(l.wheel.Deadline(&ci.timer).Add(-wheelResolution)):
+		if l.wheel.Len() == 0 {
+			l.wheel.Advance(l.clock(), l.expire) // turned only while it holds timers
+		}
 		l.wheel.Schedule(&ci.timer, at)
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"os"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/socketserver-go/socketserver/internal/rawio"
 )
 
 func (c *EventConn) write(p []byte) (int, error) {
@@ -82,7 +84,9 @@ func (c *EventConn) goWork(f func()) error { return c.impl.loop.e.goWork(c, f) }
 
 // sendPacket sends p as one datagram to c's sender, from any goroutine.
 func (c *EventConn) sendPacket(p []byte) (int, error) {
-	if _, ok := c.remote.(UnnamedAddr); ok || c.impl.peer == nil {
+	var to unix.RawSockaddrAny
+	size, ok := addrToRaw(c.remote, &to)
+	if !ok {
 		return 0, ErrUnnamedPeer
 	}
 	e := c.impl.loop.e
@@ -92,7 +96,7 @@ func (c *EventConn) sendPacket(p []byte) (int, error) {
 		return 0, net.ErrClosed
 	}
 	for {
-		err := unix.Sendto(e.pfd, p, 0, c.impl.peer)
+		err := rawio.SendTo(e.pfd, p, &to, size)
 		switch err {
 		case nil:
 			c.srv.stats.bytesOut.Add(int64(len(p)))

@@ -28,6 +28,11 @@ type eventEngine struct {
 	network string      // of the socket: "tcp", "unix", "udp", "unixgram"…
 	local   net.Addr
 	anyIP   bool // the listener is bound to a wildcard address
+	// timed: a timeout needs the connections' times of input and output.
+	timed bool
+	// cfg's limits, computed once: they are compared on every read and
+	// write.
+	highWater, lowWater, maxOutput, maxInput int
 
 	keepAlive sockopt.KeepAlive // of accepted TCP connections
 
@@ -52,7 +57,9 @@ type eventEngine struct {
 // newEventEngine prepares an engine for t's socket: it duplicates the
 // descriptor and makes the loops' pollers, but starts nothing.
 func newEventEngine(s *Server, t *socket, cfg Event) (engine, error) {
-	e := &eventEngine{s: s, cfg: cfg, h: s.EventHandler, lfd: -1, pfd: -1, local: t.addr()}
+	e := &eventEngine{s: s, cfg: cfg, h: s.EventHandler, lfd: -1, pfd: -1, local: t.addr(),
+		timed:     s.ReadTimeout > 0 || s.WriteTimeout > 0 || s.IdleTimeout > 0 || s.FirstByteTimeout > 0,
+		highWater: cfg.highWater(), lowWater: cfg.lowWater(), maxOutput: cfg.maxOutput(), maxInput: cfg.maxInput()}
 	e.ticker, _ = e.h.(EventTicker)
 	e.pool = workpool.New(cfg.workers(), cfg.workers(), func(f func()) { f() }, false)
 	var sock any = t.pc

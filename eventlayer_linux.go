@@ -6,7 +6,7 @@ import (
 	"io"
 	"net"
 
-	"golang.org/x/sys/unix"
+	"github.com/socketserver-go/socketserver/internal/rawio"
 )
 
 // startLayer makes c's layer over a pipe holding first, what arrived
@@ -21,9 +21,9 @@ func (l *eventLoop) startLayer(c *EventConn, first []byte) {
 		l.closeNow(c, err)
 		return
 	}
-	ci.pipe, c.layer, ci.handshaking = p, layer, true
+	ci.rareState().pipe, c.layer, p.handshaking = p, layer, true
 	ctx, cancel := context.WithTimeout(context.Background(), l.e.cfg.handshakeTimeout())
-	ci.stopHandshake = cancel
+	p.stopHandshake = cancel
 	l.e.jobs.Go(func() {
 		defer cancel()
 		err := handshake(ctx, layer)
@@ -58,23 +58,24 @@ func handshake(ctx context.Context, layer EventLayer) (err error) {
 // the handler what arrived meanwhile.
 func (l *eventLoop) handshakeDone(c *EventConn, err error) {
 	ci := &c.impl
-	ci.handshaking = false
-	ci.stopHandshake()
+	p := ci.layer()
+	p.handshaking = false
+	p.stopHandshake()
 	if err != nil {
 		// The layer's last words (TLS: the alert saying why) go out
 		// before the close; they are small, and the socket's buffer has
 		// room.
 		if b := ci.bufs; b != nil && ci.pending() > 0 {
-			if n, _ := unix.Write(ci.fd, b.out[b.head:]); n > 0 {
+			if n, _ := rawio.Write(ci.fdInt(), b.out[b.head:]); n > 0 {
 				l.bytesOut += int64(n)
 			}
 		}
 		l.closeNow(c, err)
 		return
 	}
-	ci.pipe.mu.Lock()
-	ci.pipe.onLoop = true
-	ci.pipe.mu.Unlock()
+	p.mu.Lock()
+	p.onLoop = true
+	p.mu.Unlock()
 	l.open(c)
 	l.readLayer(c)
 }
@@ -112,13 +113,14 @@ func (l *eventLoop) queueRaw(c *EventConn, p []byte) error {
 	if ci.state == stateClosed {
 		return net.ErrClosed
 	}
-	if ci.pending()+len(p) > l.e.cfg.maxOutput() {
-		ci.failed, ci.closeErr = true, ErrOutputLimit
+	if ci.pending()+len(p) > l.e.maxOutput {
+		ci.failed = true
+		ci.setCloseErr(ErrOutputLimit)
 		c.gone.Store(true)
 		return ErrOutputLimit
 	}
-	if ci.pending() == 0 {
-		ci.lastOut = l.nowNano // a write stall is timed from here
+	if ci.pending() == 0 && l.timesIO(ci) {
+		ci.lastOut = l.nanos() // a write stall is timed from here
 	}
 	l.appendOut(c, p)
 	l.markDirty(c)

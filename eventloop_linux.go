@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/socketserver-go/socketserver/internal/poller"
+	"github.com/socketserver-go/socketserver/internal/rawio"
 	"github.com/socketserver-go/socketserver/internal/sockerr"
 	"github.com/socketserver-go/socketserver/internal/timewheel"
 )
@@ -42,9 +43,11 @@ type eventLoop struct {
 	nowFresh  bool
 	bytesIn   int64
 	bytesOut  int64
-	lfd, pfd  int           // the listener or datagram socket this loop reads, or -1
-	pause     time.Duration // accept back-off
-	resumeAt  time.Time     // when accepting resumes after a back-off
+	lfd, pfd  int                 // the listener or datagram socket this loop reads, or -1
+	rsa       unix.RawSockaddrAny // where accept and recvfrom put the peer's address
+	locals    []net.Addr          // local addresses of a wildcard listener's connections (see localAddr)
+	pause     time.Duration       // accept back-off
+	resumeAt  time.Time           // when accepting resumes after a back-off
 	nextTick  time.Time
 	drained   bool // this loop has started its shutdown
 	onEventFn func(poller.Event)
@@ -52,12 +55,12 @@ type eventLoop struct {
 
 // A mail is work for a loop from another goroutine.
 type mail struct {
-	kind mailKind
-	c    *EventConn
-	fd   int           // mailAdopt
-	sa   unix.Sockaddr // mailAdopt
-	data []byte        // mailWrite, mailRawWrite
-	err  error         // mailHandshake
+	kind   mailKind
+	c      *EventConn
+	fd     int      // mailAdopt
+	remote net.Addr // mailAdopt
+	data   []byte   // mailWrite, mailRawWrite
+	err    error    // mailHandshake
 }
 
 type mailKind uint8
@@ -112,19 +115,18 @@ func (l *eventLoop) run() {
 	busy := false
 	for {
 		l.nowFresh = false
-		timeout := l.timeout()
-		if busy {
-			// After a turn with work, poll without blocking: under load
-			// the next event is usually there, and a blocking call costs
-			// the scheduler a hand-off of this thread's P.
-			timeout = 0
+		// After a turn with work, poll without blocking: under load the
+		// next event is usually there, and a blocking call costs the
+		// scheduler a hand-off of this thread's P.
+		timeout := 0
+		if !busy {
+			timeout = l.timeout()
 		}
 		n, woken, err := l.p.Wait(timeout, l.onEventFn)
 		if busy && n == 0 {
 			runtime.Gosched() // let other goroutines in before blocking
 		}
 		busy = n > 0
-		l.clock()
 		if err != nil {
 			l.e.fail(err)
 		}
@@ -138,7 +140,9 @@ func (l *eventLoop) run() {
 		if l.e.draining.Load() && !l.drained {
 			l.startDrain()
 		}
-		l.wheel.Advance(l.now, l.expire)
+		if l.wheel.Len() > 0 {
+			l.wheel.Advance(l.clock(), l.expire)
+		}
 		l.serviceListener()
 		l.flushDirty()
 		l.flushStats()
@@ -149,7 +153,11 @@ func (l *eventLoop) run() {
 	l.finish()
 }
 
-// clock refreshes the loop's idea of now, once per turn.
+// clock returns the loop's idea of now: the time is read once per turn,
+// when first asked for. A turn of a server without timeouts (no
+// ReadTimeout, WriteTimeout, IdleTimeout, FirstByteTimeout) reads it only
+// to accept, to close, or with timers scheduled: its connections' times of
+// input and output are not kept while they are open (see timesIO).
 func (l *eventLoop) clock() time.Time {
 	if !l.nowFresh {
 		l.now = time.Now()
@@ -157,6 +165,19 @@ func (l *eventLoop) clock() time.Time {
 		l.nowFresh = true
 	}
 	return l.now
+}
+
+// nanos is clock in Unix nanoseconds.
+func (l *eventLoop) nanos() int64 {
+	l.clock()
+	return l.nowNano
+}
+
+// timesIO reports whether c's times of input and output are kept: with
+// timeouts that need them, and always once it is closing (its output's
+// progress is timed then).
+func (l *eventLoop) timesIO(ci *connImpl) bool {
+	return l.e.timed || ci.state != stateOpen
 }
 
 // timeout is how long the next Wait may block, in milliseconds.
@@ -184,7 +205,6 @@ func (l *eventLoop) timeout() int {
 
 // onEvent handles one ready descriptor.
 func (l *eventLoop) onEvent(ev poller.Event) {
-	l.clock()
 	switch ev.Fd {
 	case l.lfd:
 		l.accept()
@@ -213,7 +233,7 @@ func (l *eventLoop) onEvent(ev poller.Event) {
 	case ev.Events&poller.Hangup != 0:
 		// Not reading, yet the socket failed or was shut both ways: it
 		// would be reported again and again.
-		l.closeNow(c, socketError(ci.fd))
+		l.closeNow(c, socketError(ci.fdInt()))
 	}
 }
 
@@ -259,7 +279,7 @@ func (l *eventLoop) takeMail() {
 
 func (l *eventLoop) handleMail(m mail) {
 	if m.kind == mailAdopt {
-		l.adopt(m.fd, m.sa)
+		l.adopt(m.fd, m.remote)
 		l.e.arrived()
 		return
 	}
@@ -319,10 +339,10 @@ func (l *eventLoop) startDrain() {
 // then closes it gracefully unless it holds an incomplete request.
 func (l *eventLoop) drainConn(c *EventConn) {
 	ci := &c.impl
-	if ci.handshaking || ci.preamble {
+	if ci.handshaking() || ci.preamble {
 		return // drained once open
 	}
-	if ci.pipe != nil {
+	if ci.layer() != nil {
 		l.readLayer(c) // what the handshake left
 	}
 	for range 16 {
@@ -363,13 +383,13 @@ func (l *eventLoop) finish() {
 // serviceListener resumes accepting after a back-off, and runs the
 // ticker when due.
 func (l *eventLoop) serviceListener() {
-	if !l.resumeAt.IsZero() && !l.now.Before(l.resumeAt) {
+	if !l.resumeAt.IsZero() && !l.clock().Before(l.resumeAt) {
 		l.resumeAt = time.Time{}
 		if l.lfd >= 0 {
 			l.p.Modify(l.lfd, poller.Readable)
 		}
 	}
-	if !l.nextTick.IsZero() && !l.now.Before(l.nextTick) {
+	if !l.nextTick.IsZero() && !l.clock().Before(l.nextTick) {
 		d := max(l.callTick(), time.Millisecond)
 		l.nextTick = time.Now().Add(d)
 	}
@@ -392,7 +412,7 @@ func (l *eventLoop) flushStats() {
 func (l *eventLoop) accept() {
 	e := l.e
 	for range 64 {
-		fd, sa, err := unix.Accept4(l.lfd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+		fd, err := rawio.Accept(l.lfd, &l.rsa)
 		if err != nil {
 			switch {
 			case err == unix.EAGAIN:
@@ -402,7 +422,7 @@ func (l *eventLoop) accept() {
 				// Stop watching the listener (level triggered, it would
 				// spin) until the pause is over.
 				l.pause = sockerr.NextPause(l.pause)
-				l.resumeAt = l.now.Add(l.pause)
+				l.resumeAt = l.clock().Add(l.pause)
 				l.p.Modify(l.lfd, 0)
 				l.s.logger().Warn("socketserver: accept failed; retrying", "addr", e.local, "err", os.NewSyscallError("accept", err), "retry_in", l.pause)
 			default:
@@ -419,13 +439,14 @@ func (l *eventLoop) accept() {
 		}
 		l.s.stats.activeConns.Add(1)
 		l.s.stats.totalConns.Add(1)
+		remote := rawToAddr(e.network, &l.rsa)
 		target := e.pick()
 		if target == l {
-			l.adopt(fd, sa)
+			l.adopt(fd, remote)
 			e.arrived()
 			continue
 		}
-		if target.post(mail{kind: mailAdopt, fd: fd, sa: sa}) != nil {
+		if target.post(mail{kind: mailAdopt, fd: fd, remote: remote}) != nil {
 			unix.Close(fd)
 			l.s.stats.activeConns.Add(-1)
 			e.arrived()
@@ -444,7 +465,7 @@ func (l *eventLoop) expire(t *timewheel.Timer[*EventConn]) {
 	if at.IsZero() {
 		return
 	}
-	if at.After(l.now) {
+	if at.After(l.clock()) {
 		l.wheel.Schedule(t, at)
 		return
 	}
@@ -458,40 +479,40 @@ func (l *eventLoop) expire(t *timewheel.Timer[*EventConn]) {
 // The callbacks run through these functions, which recover panics.
 
 // While c's callback runs, l.cur is c: the callbacks-only methods of
-// EventConn check it, one compare, to refuse a call from elsewhere.
+// EventConn check it, one compare, to refuse a call from elsewhere. One
+// deferred call ends each callback: it clears l.cur and recovers a panic.
 
 func (l *eventLoop) callOpen(c *EventConn) (ok bool) {
-	defer l.recoverCallback(c, &ok)
 	l.cur.Store(c)
-	defer l.cur.Store(nil)
+	defer l.endCallback(c, &ok)
 	l.e.h.OnOpen(c)
 	return true
 }
 
 func (l *eventLoop) callData(c *EventConn, in []byte) (n int, ok bool) {
-	defer l.recoverCallback(c, &ok)
 	l.cur.Store(c)
-	defer l.cur.Store(nil)
+	defer l.endCallback(c, &ok)
 	return l.e.h.OnData(c, in), true
 }
 
 func (l *eventLoop) callClose(c *EventConn, err error) {
 	ok := false
-	defer l.recoverCallback(nil, &ok)
 	l.cur.Store(c)
-	defer l.cur.Store(nil)
+	defer l.endCallback(nil, &ok)
 	l.e.h.OnClose(c, err)
 }
 
 func (l *eventLoop) callTick() (next time.Duration) {
 	ok := false
-	defer l.recoverCallback(nil, &ok)
+	defer l.endCallback(nil, &ok)
 	return l.e.ticker.OnTick()
 }
 
-// recoverCallback reports a callback's panic, and closes c (if not nil and
-// a stream) with it. A panic with ErrAbortHandler closes c unreported.
-func (l *eventLoop) recoverCallback(c *EventConn, ok *bool) {
+// endCallback ends a callback: no connection's callback runs any more. It
+// reports a panic, and closes c (if not nil and a stream) with it. A panic
+// with ErrAbortHandler closes c unreported.
+func (l *eventLoop) endCallback(c *EventConn, ok *bool) {
+	l.cur.Store(nil)
 	v := recover()
 	if v == nil {
 		return

@@ -5,6 +5,8 @@ import (
 	"os"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/socketserver-go/socketserver/internal/rawio"
 )
 
 // readPackets reads a bounded batch of datagrams and hands each to OnData
@@ -16,7 +18,7 @@ func (l *eventLoop) readPackets() {
 	for range 64 {
 		// MSG_TRUNC makes the kernel return a datagram's whole length even
 		// when it did not fit, so truncation is seen, never passed on.
-		n, from, err := unix.Recvfrom(l.pfd, l.buf, unix.MSG_TRUNC)
+		n, err := rawio.RecvFrom(l.pfd, l.buf, unix.MSG_TRUNC, &l.rsa)
 		if err != nil {
 			switch err {
 			case unix.EAGAIN:
@@ -35,24 +37,23 @@ func (l *eventLoop) readPackets() {
 			}
 			return
 		}
-		remote := sockaddrToAddr(e.network, from)
+		remote := rawToAddr(e.network, &l.rsa)
 		if n > maxSize {
 			s.stats.truncated.Add(1)
 			s.report(remote, ErrTruncated)
 			continue
 		}
 		l.bytesIn += int64(n)
-		l.servePacket(l.buf[:n], from, remote)
+		l.servePacket(l.buf[:n], remote)
 	}
 }
 
 // servePacket runs one datagram through the hooks and OnData.
-func (l *eventLoop) servePacket(p []byte, from unix.Sockaddr, remote net.Addr) {
+func (l *eventLoop) servePacket(p []byte, remote net.Addr) {
 	s := l.s
 	c := &EventConn{id: s.nextID.Add(1), srv: s, remote: remote, local: l.e.local}
 	c.impl.loop = l
 	c.impl.packet = true
-	c.impl.peer = from
 	s.stats.totalPackets.Add(1)
 	s.stats.activePackets.Add(1)
 	defer s.stats.activePackets.Add(-1)

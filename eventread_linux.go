@@ -7,12 +7,13 @@ import (
 	"os"
 
 	"github.com/socketserver-go/socketserver/internal/poller"
+	"github.com/socketserver-go/socketserver/internal/rawio"
 	"github.com/socketserver-go/socketserver/internal/sockopt"
 	"golang.org/x/sys/unix"
 )
 
 // adopt starts serving an accepted connection on this loop.
-func (l *eventLoop) adopt(fd int, sa unix.Sockaddr) {
+func (l *eventLoop) adopt(fd int, remote net.Addr) {
 	s := l.s
 	e := l.e
 	if e.network == "tcp" || e.network == "tcp4" || e.network == "tcp6" {
@@ -22,15 +23,14 @@ func (l *eventLoop) adopt(fd int, sa unix.Sockaddr) {
 		// Not inherited from the listener: set on each connection.
 		sockopt.SetKeepAliveFD(fd, e.keepAlive)
 	}
-	c := &EventConn{id: s.nextID.Add(1), srv: s, remote: sockaddrToAddr(e.network, sa), local: e.local}
+	c := &EventConn{id: s.nextID.Add(1), srv: s, remote: remote, local: e.local}
 	if e.anyIP {
-		if lsa, err := unix.Getsockname(fd); err == nil {
-			c.local = sockaddrToAddr(e.network, lsa)
-		}
+		c.local = l.localAddr(fd)
 	}
 	ci := &c.impl
-	ci.loop, ci.fd = l, fd
-	ci.lastIn, ci.lastOut, ci.since = l.nowNano, l.nowNano, l.nowNano
+	ci.loop, ci.fd = l, int32(fd)
+	now := l.nanos()
+	ci.lastIn, ci.lastOut, ci.since = now, now, now
 	ci.timer.Value = c
 	for fd >= len(l.conns) {
 		l.conns = append(l.conns, make([]*EventConn, max(len(l.conns), 64))...)
@@ -54,6 +54,39 @@ func (l *eventLoop) adopt(fd int, sa unix.Sockaddr) {
 	l.open(c)
 }
 
+// localAddr returns the local address of a connection accepted by a
+// listener bound to a wildcard address: the address the client reached.
+// The few a server has are kept and shared, as e.local is otherwise.
+func (l *eventLoop) localAddr(fd int) net.Addr {
+	var rsa unix.RawSockaddrAny
+	if rawio.Getsockname(fd, &rsa) != nil {
+		return l.e.local
+	}
+	a := rawToAddr(l.e.network, &rsa)
+	for _, known := range l.locals {
+		if sameAddr(known, a) {
+			return known
+		}
+	}
+	if len(l.locals) < maxLocalAddrs {
+		l.locals = append(l.locals, a)
+	}
+	return a
+}
+
+// maxLocalAddrs bounds the local addresses a loop keeps for sharing.
+const maxLocalAddrs = 16
+
+// sameAddr reports whether two addresses of rawToAddr are equal.
+func sameAddr(a, b net.Addr) bool {
+	x, ok1 := a.(*net.TCPAddr)
+	y, ok2 := b.(*net.TCPAddr)
+	if ok1 && ok2 {
+		return x.Port == y.Port && x.Zone == y.Zone && string(x.IP) == string(y.IP)
+	}
+	return false
+}
+
 // open admits an adopted connection (MaxConnsPerIP, VerifyRequest) and
 // calls OnOpen.
 func (l *eventLoop) open(c *EventConn) {
@@ -69,14 +102,15 @@ func (l *eventLoop) open(c *EventConn) {
 	}
 
 	if s.ConnState != nil || s.VerifyRequest != nil {
-		ci.req = &Request{ID: c.id, RemoteAddr: c.remote, LocalAddr: c.local, srv: s, event: c}
-		ci.req.setState(StateNew)
-		if !s.verify(ci.req) {
+		req := &Request{ID: c.id, RemoteAddr: c.remote, LocalAddr: c.local, srv: s, event: c}
+		ci.rareState().req = req
+		req.setState(StateNew)
+		if !s.verify(req) {
 			s.stats.rejected.Add(1)
 			l.closeNow(c, nil)
 			return
 		}
-		ci.req.setState(StateActive)
+		req.setState(StateActive)
 	}
 	ci.opened = true
 	if !l.callOpen(c) {
@@ -93,26 +127,29 @@ func (l *eventLoop) open(c *EventConn) {
 // whether it read anything.
 func (l *eventLoop) read(c *EventConn) bool {
 	ci := &c.impl
-	n, err := unix.Read(ci.fd, l.buf)
+	n, err := rawio.Read(ci.fdInt(), l.buf)
 	switch {
 	case n > 0:
 		l.bytesIn += int64(n)
 		if ci.state == stateLingering {
 			return true // discarded
 		}
-		ci.lastIn, ci.heard = l.nowNano, true
+		ci.heard = true
+		if l.e.timed {
+			ci.lastIn = l.nanos()
+		}
 		if ci.preamble {
 			l.readPreamble(c, l.buf[:n])
 			return true
 		}
-		if ci.pipe != nil {
-			if ci.pipe.feed(l.buf[:n], false) > l.e.cfg.maxInput() {
+		if p := ci.layer(); p != nil {
+			if p.feed(l.buf[:n], false) > l.e.maxInput {
 				ci.reported = true
 				l.s.report(c.remote, ErrInputLimit)
 				l.closeNow(c, ErrInputLimit)
 				return false
 			}
-			if !ci.handshaking {
+			if !p.handshaking {
 				l.readLayer(c)
 			}
 			return true
@@ -121,7 +158,7 @@ func (l *eventLoop) read(c *EventConn) bool {
 		return true
 	case err == nil: // EOF
 		if ci.state == stateLingering {
-			l.closeNow(c, ci.closeErr)
+			l.closeNow(c, ci.closeErr())
 			return false
 		}
 		ci.rawEOF = true
@@ -129,10 +166,10 @@ func (l *eventLoop) read(c *EventConn) bool {
 			l.closeNow(c, nil) // gone before its preamble was whole
 			return false
 		}
-		if ci.pipe != nil {
-			ci.pipe.feed(nil, true)
+		if p := ci.layer(); p != nil {
+			p.feed(nil, true)
 			l.setInterest(c)
-			if !ci.handshaking {
+			if !p.handshaking {
 				l.readLayer(c) // the layer reports the end in turn
 			}
 			return false
@@ -140,7 +177,7 @@ func (l *eventLoop) read(c *EventConn) bool {
 		l.inputEnded(c)
 	case err == unix.EAGAIN || err == unix.EINTR:
 	case ci.state == stateLingering:
-		l.closeNow(c, ci.closeErr)
+		l.closeNow(c, ci.closeErr())
 	default:
 		l.closeNow(c, os.NewSyscallError("read", err))
 	}
@@ -234,7 +271,7 @@ func (l *eventLoop) deliver(c *EventConn, in []byte) {
 		if ci.bufs != nil {
 			ci.bufs.in = ci.bufs.in[:0]
 		}
-	case len(rest) > l.e.cfg.maxInput():
+	case len(rest) > l.e.maxInput:
 		ci.reported = true
 		l.s.report(c.remote, ErrInputLimit)
 		l.closeNow(c, ErrInputLimit)

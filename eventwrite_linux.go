@@ -4,6 +4,7 @@ import (
 	"os"
 
 	"github.com/socketserver-go/socketserver/internal/poller"
+	"github.com/socketserver-go/socketserver/internal/rawio"
 	"golang.org/x/sys/unix"
 )
 
@@ -21,8 +22,8 @@ func (l *eventLoop) afterCallback(c *EventConn) {
 	ci := &c.impl
 	if ci.failed && ci.state != stateClosed {
 		ci.reported = true
-		l.s.report(c.remote, ci.closeErr)
-		l.closeNow(c, ci.closeErr)
+		l.s.report(c.remote, ci.closeErr())
+		l.closeNow(c, ci.closeErr())
 		return
 	}
 	if ci.pending() > 0 || ci.state == stateClosing {
@@ -106,12 +107,14 @@ func (l *eventLoop) flush(c *EventConn) {
 	wrote := false
 	for ci.pending() > 0 {
 		b := ci.bufs
-		n, err := unix.Write(ci.fd, b.out[b.head:])
+		n, err := rawio.Write(ci.fdInt(), b.out[b.head:])
 		if n > 0 {
 			wrote = true
 			b.head += n
 			l.bytesOut += int64(n)
-			ci.lastOut = l.nowNano
+			if l.timesIO(ci) {
+				ci.lastOut = l.nanos()
+			}
 		}
 		if err == unix.EINTR {
 			continue
@@ -129,18 +132,18 @@ func (l *eventLoop) flush(c *EventConn) {
 		l.releaseBufs(c, false)
 	}
 	switch p := ci.pending(); {
-	case p >= l.e.cfg.highWater():
+	case p >= l.e.highWater:
 		ci.paused = true
-	case p <= l.e.cfg.lowWater() && ci.paused:
+	case ci.paused && p <= l.e.lowWater:
 		ci.paused = false
-		if ci.pipe != nil && !ci.handshaking && ci.pipe.buffered() {
+		if p := ci.layer(); p != nil && !p.handshaking && p.buffered() {
 			l.readLayer(c) // input that arrived while paused
 			if ci.state == stateClosed {
 				return
 			}
 		}
 	}
-	if ci.awaitDrain && wrote && ci.pending() <= l.e.cfg.lowWater() && ci.state == stateOpen {
+	if ci.awaitDrain && wrote && ci.pending() <= l.e.lowWater && ci.state == stateOpen {
 		// OnData stopped taking input while output was queued: the
 		// output has drained, so offer it the rest again. (Only after
 		// progress: a handler waiting for more input is not spun.)
@@ -149,7 +152,7 @@ func (l *eventLoop) flush(c *EventConn) {
 		if ci.state == stateClosed {
 			return
 		}
-		if ci.pending() >= l.e.cfg.highWater() {
+		if ci.pending() >= l.e.highWater {
 			ci.paused = true // the handler filled the queue again: read no more yet
 		}
 		if ci.inEOF && !ci.awaitDrain && ci.state == stateOpen {
@@ -157,8 +160,8 @@ func (l *eventLoop) flush(c *EventConn) {
 		}
 	}
 	if ci.state == stateClosing && ci.pending() == 0 && c.jobs.Load() == 0 {
-		if ci.pipe != nil && !ci.layerClosed && !ci.handshaking && ci.closeErr == nil {
-			ci.layerClosed = true
+		if p := ci.layer(); p != nil && !p.closedWrite && !p.handshaking && ci.closeErr() == nil {
+			p.closedWrite = true
 			c.layer.CloseWrite() // its last words (TLS: close_notify) go first
 			l.flush(c)
 			return
@@ -181,7 +184,7 @@ func (l *eventLoop) setInterest(c *EventConn) {
 		want |= poller.Writable
 	}
 	if want != ci.interest {
-		if err := l.p.Modify(ci.fd, want); err != nil {
+		if err := l.p.Modify(ci.fdInt(), want); err != nil {
 			l.closeNow(c, err)
 			return
 		}

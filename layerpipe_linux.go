@@ -1,6 +1,7 @@
 package socketserver
 
 import (
+	"context"
 	"io"
 	"net"
 	"sync"
@@ -15,6 +16,12 @@ type layerPipe struct {
 	c    *EventConn
 	l    *eventLoop
 	more sync.Cond // signalled when input, EOF or the close arrives
+
+	// The loop's alone: the handshake under way and how to stop it, and
+	// whether the layer's CloseWrite was called.
+	handshaking   bool
+	stopHandshake context.CancelFunc
+	closedWrite   bool
 
 	mu     sync.Mutex
 	in     []byte // received, not yet read; in[off:] is unread

@@ -91,6 +91,44 @@ func TestStopAndReschedule(t *testing.T) {
 	}
 }
 
+// A callback may stop, or schedule again, any timer, including those due
+// in the same slot and not yet fired: a stopped one does not fire, one
+// moved to the same slot waits for its next turn.
+func TestCallbackStopsSlotMates(t *testing.T) {
+	w := New[int](time.Millisecond, 8, epoch)
+	timers := make([]Timer[int], 6)
+	for i := range timers {
+		timers[i].Value = i
+		w.Schedule(&timers[i], epoch.Add(2*time.Millisecond))
+	}
+	var fired []int
+	moved := 0
+	w.Advance(epoch.Add(2*time.Millisecond), func(tm *Timer[int]) {
+		fired = append(fired, tm.Value)
+		for i := range timers {
+			if i != tm.Value && timers[i].Scheduled() {
+				if i%2 == 0 {
+					w.Stop(&timers[i])
+				} else {
+					moved++
+					w.Schedule(&timers[i], epoch.Add(10*time.Millisecond)) // the same slot, a turn later
+				}
+			}
+		}
+	})
+	if len(fired) != 1 {
+		t.Fatalf("fired %v, want one: the callback stopped or moved the others", fired)
+	}
+	if w.Len() != moved || moved == 0 {
+		t.Fatalf("Len = %d, want the %d moved", w.Len(), moved)
+	}
+	fired = nil
+	w.Advance(epoch.Add(10*time.Millisecond), func(tm *Timer[int]) { fired = append(fired, tm.Value) })
+	if len(fired) != moved || w.Len() != 0 {
+		t.Fatalf("a turn later fired %v, Len %d", fired, w.Len())
+	}
+}
+
 func BenchmarkScheduleAdvance(b *testing.B) {
 	w := New[int](10*time.Millisecond, 1024, epoch)
 	timers := make([]Timer[int], 10000)

@@ -33,8 +33,18 @@ func main() {
 	only := flag.String("only", "", "comma-separated section keys to run (default all), e.g. churn,redis")
 	out := flag.String("out", "", "directory to write BENCHMARKS.md and benchmarks.svg (default: the repository)")
 	onlyServers := flag.String("servers", "", "comma-separated servers to run (default all), e.g. socketserver/event,gnet")
+	baseline := flag.String("baseline", "", "a sockserve binary built from another revision: each of our modes runs from it too, as NAME@baseline, interleaved (before and after in one run)")
 	flag.Parse()
-	if err := run(*quick, *rounds, *duration, split(*only), split(*onlyServers), *out); err != nil {
+	list := servers
+	if *baseline != "" {
+		path, err := filepath.Abs(*baseline)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "suite: %v\n", err)
+			os.Exit(2)
+		}
+		list = withBaseline(servers, path)
+	}
+	if err := run(*quick, *rounds, *duration, split(*only), split(*onlyServers), *out, list); err != nil {
 		fmt.Fprintf(os.Stderr, "suite: %v\n", err)
 		os.Exit(1)
 	}
@@ -51,7 +61,7 @@ func split(list string) []string {
 // the sections in turn. After each, the report is written again (a full
 // run) so that what was measured is kept whatever happens later; a
 // section that fails is noted and the next one runs.
-func run(quick bool, rounds int, duration time.Duration, only, onlyServers []string, out string) error {
+func run(quick bool, rounds int, duration time.Duration, only, onlyServers []string, out string, servers []server) error {
 	ctx := context.Background()
 	root, err := repoRoot()
 	if err != nil {
@@ -60,7 +70,7 @@ func run(quick bool, rounds int, duration time.Duration, only, onlyServers []str
 	if quick {
 		rounds, duration = 1, time.Second
 	}
-	outcomes, contenders := plan(sections(quick), only, onlyServers)
+	outcomes, contenders := plan(sections(quick, servers), only, onlyServers)
 	if len(outcomes) == 0 {
 		return fmt.Errorf("no section matches -only %q", strings.Join(only, ","))
 	}

@@ -41,9 +41,9 @@ type section struct {
 	run func(b *bench, contenders []server) (markdown string, failures map[string]string, err error)
 }
 
-// sections are the report's parts, in order: the sockbench loads, then
-// the Redis comparison.
-func sections(quick bool) []*section {
+// sections are the report's parts, in order: the sockbench loads against
+// servers, then the Redis comparison.
+func sections(quick bool, servers []server) []*section {
 	list := scenarios
 	if quick {
 		list = quickScenarios

@@ -85,6 +85,28 @@ var servers = []server{
 	}},
 }
 
+// withBaseline adds, after each contender that runs our sockserve, its
+// twin NAME@baseline running the sockserve binary at path instead: a build
+// of another revision, measured in the same run, interleaved, for a
+// before-and-after comparison.
+func withBaseline(list []server, path string) []server {
+	var out []server
+	for _, srv := range list {
+		out = append(out, srv)
+		if args := srv.command("", "tcp", 0, 1); len(args) == 0 || args[0] != "sockserve" {
+			continue
+		}
+		twin, command := srv, srv.command
+		twin.name += "@baseline"
+		twin.command = func(bin, network string, port, conns int) []string {
+			args := command(bin, network, port, conns)
+			return append([]string{path}, args[1:]...)
+		}
+		out = append(out, twin)
+	}
+	return out
+}
+
 // A buildStep makes one binary in bin; dir is "root" (the repository)
 // or "bench" (its bench module).
 type buildStep struct {
