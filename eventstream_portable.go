@@ -116,7 +116,16 @@ func (st *eventStream) run() {
 		st.open()
 	}
 	for st.state != streamClosed {
-		st.step()
+		switch st.next() {
+		case stepMail:
+			st.handle()
+		case stepRead:
+			st.readOnce()
+		case stepLayer:
+			st.readLayer()
+		case stepFinish:
+			st.finishClose()
+		}
 	}
 }
 
@@ -166,37 +175,28 @@ type nextStep uint8
 
 const (
 	stepPark   nextStep = iota // wait for the output to drain, or for mail
+	stepMail                   // handle the mail, or the engine's state
 	stepRead                   // read the socket
 	stepLayer                  // read what the layer held while paused
 	stepFinish                 // finish the close: the output is sent
 )
 
-// step does one thing: handles the mail, reads once, or finishes the close;
-// or waits for one of them.
-func (st *eventStream) step() {
+// next returns what the goroutine does next, once there is something to
+// do. (It returns before the step runs, so that the stack the goroutine
+// waits in Read with stays small.)
+func (st *eventStream) next() nextStep {
 	st.mu.Lock()
+	defer st.mu.Unlock()
 	for {
 		if st.hasWorkLocked() {
-			m := st.mail
-			st.mail = streamMail{}
-			st.mu.Unlock()
-			st.handle(m)
-			return
+			return stepMail
 		}
-		switch st.nextLocked() {
+		switch s := st.nextLocked(); s {
 		case stepRead:
 			st.waiting = waitRead
-			st.mu.Unlock()
-			st.readOnce()
-			return
-		case stepLayer:
-			st.mu.Unlock()
-			st.readLayer()
-			return
-		case stepFinish:
-			st.mu.Unlock()
-			st.finishClose()
-			return
+			return s
+		case stepLayer, stepFinish:
+			return s
 		}
 		st.waiting = waitPark
 		st.ready.Wait()
@@ -233,7 +233,11 @@ func (st *eventStream) nextLocked() nextStep {
 }
 
 // handle does what the mail asks, and what the engine's state asks.
-func (st *eventStream) handle(m streamMail) {
+func (st *eventStream) handle() {
+	st.mu.Lock()
+	m := st.mail
+	st.mail = streamMail{}
+	st.mu.Unlock()
 	if m.jobsDone > 0 {
 		st.c.jobs.Add(-m.jobsDone) // a close may have waited for the functions
 	}

@@ -5,6 +5,8 @@ package socketserver
 import (
 	"net"
 	"time"
+
+	"github.com/socketserver-go/socketserver/internal/sockopt"
 )
 
 // writeChunk bounds one Write of the writer: progress, which WriteTimeout
@@ -62,12 +64,33 @@ func (st *eventStream) settle(afterData, keptInput bool) {
 	if afterData {
 		st.awaitDrain = keptInput && pending > 0
 	}
-	if pending >= st.e.cfg.highWater() {
+	st.flushLocked()
+	if len(st.out)-st.head >= st.e.cfg.highWater() {
 		st.paused = true
 	}
-	st.startWriterLocked()
 	st.scheduleLocked()
 	st.mu.Unlock()
+}
+
+// flushLocked sends the queued output as far as the socket takes it at
+// once (sockopt.TryWrite, which does not wait): a reply that fits costs no
+// other goroutine. The writer sends the rest. mu is held.
+func (st *eventStream) flushLocked() {
+	if st.writing || st.closed || st.head == len(st.out) {
+		return
+	}
+	n, ok, err := sockopt.TryWrite(st.conn, st.out[st.head:])
+	st.e.s.stats.bytesOut.Add(int64(n))
+	if n > 0 {
+		st.wroteLocked(n)
+	}
+	switch {
+	case err != nil:
+		st.mail.failed = err // the goroutine closes it at its next step
+	case !ok || st.head < len(st.out):
+		st.writing = true
+		st.e.streams.Go(st.writeOut)
+	}
 }
 
 // asyncWrite queues a copy of p from any goroutine.

@@ -128,3 +128,58 @@ func TestUnreadAndKeepAlive(t *testing.T) {
 		}
 	})
 }
+
+// TryWrite writes what the socket takes and never waits: into a
+// connection whose peer reads nothing it writes until the socket is full,
+// then 0 bytes without an error; once the peer is gone, it fails. A
+// connection without a descriptor is not written.
+func TestTryWrite(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	s, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	chunk := make([]byte, 64<<10)
+	total := 0
+	for i := 0; ; i++ {
+		if i == 10000 { // 640 MiB: far more than any socket buffer
+			t.Fatalf("the socket took %d bytes and is still not full", total)
+		}
+		n, ok, err := TryWrite(s, chunk)
+		if !ok || err != nil {
+			t.Fatalf("TryWrite = %d, %v, %v", n, ok, err)
+		}
+		if n == 0 {
+			break
+		}
+		total += n
+	}
+	t.Logf("the socket took %d bytes", total)
+	c.(*net.TCPConn).SetLinger(0)
+	c.Close() // a reset
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if _, _, err := TryWrite(s, chunk); err != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("TryWrite to a reset connection did not fail")
+		}
+	}
+	a, b := net.Pipe()
+	defer a.Close()
+	defer b.Close()
+	if n, ok, err := TryWrite(a, chunk); ok || n != 0 || err != nil {
+		t.Errorf("TryWrite on a pipe = %d, %v, %v; want nothing written", n, ok, err)
+	}
+}
