@@ -10,26 +10,28 @@ import (
 )
 
 // An eventStream is a stream connection of the portable engine. Its
-// goroutine (run) reads, runs every callback of the connection, and
-// closes it; a writer goroutine (writeOut) lives while output is queued,
-// so that the connection is read while its output waits, up to
-// HighWater, as under epoll. Other goroutines reach it through its
-// mailbox.
+// goroutine (run) reads, runs every callback of the connection, writes
+// what the socket takes at once, and closes it; a writer goroutine
+// (writeOut) lives while output the socket did not take is queued, so
+// that the connection is read while its output waits, up to HighWater,
+// as under epoll. Other goroutines reach it through its mailbox.
 type eventStream struct {
 	e      *eventEngine
 	c      *EventConn
 	conn   net.Conn
 	inCall atomic.Bool // one of c's callbacks runs: c's callbacks-only methods check it
 
-	// The fields below mu are the connection's goroutine's alone.
+	// Guarded by mu, which the goroutine shares with the writer, the
+	// timer and the goroutines that post mail:
 	mu      sync.Mutex
-	ready   sync.Cond  // on mu: wakes the goroutine parked in step
+	ready   sync.Cond  // on mu: wakes the goroutine parked in next
 	mail    streamMail // work from other goroutines
 	waiting waitKind   // what the goroutine waits for, if anything
 	kicked  bool       // a past read deadline interrupts its Read: to be cleared
 	closed  bool       // closed: nothing more is queued, mailed or written
-	// Queued output: out[head:] is not yet written. Only the writer moves
-	// head and compacts out, between its writes.
+	// Queued output: out[head:] is not yet written. Appending never moves
+	// what is queued; whoever writes (flushLocked, or the writer, which
+	// holds no lock while it writes) moves head and compacts out.
 	out        []byte
 	head       int
 	writing    bool      // a writer goroutine runs
@@ -39,6 +41,7 @@ type eventStream struct {
 	armed      bool      // the timer is set, for timerAt
 	timerAt    time.Time
 
+	// The connection's goroutine's alone:
 	state     streamState
 	kept      []byte // input OnData left unconsumed
 	paused    bool   // not read: the output is over HighWater, until it drains to LowWater
@@ -49,7 +52,7 @@ type eventStream struct {
 	heard     bool   // a byte came (FirstByteTimeout no longer applies)
 	preamble  bool   // waiting for Event.Preamble to be satisfied
 	counted   bool   // counted against MaxConnsPerIP
-	drained   bool   // Shutdown began: idle, the connection closes
+	drained   bool   // Shutdown began: the connection closes once idle
 	byUser    bool   // Close or AsyncClose ended it
 	layerHeld bool   // the layer has input, not read while paused
 	layerDone bool   // the layer's CloseWrite was called
