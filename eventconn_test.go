@@ -251,3 +251,44 @@ func TestEventPreamble(t *testing.T) {
 		}
 	}
 }
+
+// Output a Go function queues past MaxOutput closes the connection with
+// ErrOutputLimit, reported once; later AsyncWrites fail.
+func TestEventAsyncWriteOverLimit(t *testing.T) {
+	closed := make(chan error, 1)
+	opened := make(chan *socketserver.EventConn, 1)
+	errs := newErrorLog()
+	srv := &socketserver.Server{
+		Addr:        "127.0.0.1:0",
+		Mode:        socketserver.Event{Loops: 1, HighWater: 64 << 10, MaxOutput: 1 << 20},
+		HandleError: errs.handle,
+		EventHandler: &eventFuncs{
+			open: func(c *socketserver.EventConn) {
+				opened <- c
+				c.Go(func() {
+					chunk := make([]byte, 256<<10)
+					for range 64 { // 16 MiB, for a client that reads nothing
+						if c.AsyncWrite(chunk) != nil {
+							return
+						}
+					}
+				})
+			},
+			close: func(_ *socketserver.EventConn, err error) { closed <- err },
+		},
+	}
+	servetest.Dial(t, servetest.Serve(t, srv))
+	c := <-opened
+	if err := <-closed; !errors.Is(err, socketserver.ErrOutputLimit) {
+		t.Fatalf("OnClose got %v, want ErrOutputLimit", err)
+	}
+	if err := errs.next(t); !errors.Is(err, socketserver.ErrOutputLimit) {
+		t.Fatalf("reported %v, want ErrOutputLimit", err)
+	}
+	if err := c.AsyncWrite([]byte("more")); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("AsyncWrite after the limit = %v, want net.ErrClosed", err)
+	}
+	if st := srv.Stats(); st.Errors != 1 {
+		t.Fatalf("Errors = %d, want 1", st.Errors)
+	}
+}

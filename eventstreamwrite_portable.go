@@ -108,11 +108,14 @@ func (st *eventStream) asyncWrite(p []byte) error {
 	}
 	idle := st.head == len(st.out)
 	if err := st.queueLocked(p); err != nil {
-		if err == ErrOutputLimit {
-			st.mail.limit = true
-			st.wakeLocked()
+		if err != ErrOutputLimit {
+			return err
 		}
-		return err
+		// As under epoll, where the loop queues it later: the write is
+		// taken, and the connection closes with ErrOutputLimit.
+		st.mail.limit = true
+		st.wakeLocked()
+		return nil
 	}
 	if idle && st.e.s.WriteTimeout > 0 {
 		// The output may stall from now on: the goroutine sets the timer.
