@@ -10,7 +10,8 @@
 //     Goroutine (one goroutine per request, the default), Pool (a fixed
 //     set of workers and a bounded queue), Event (a few epoll event
 //     loops for very many connections, with an EventHandler's callbacks
-//     in place of the Handler), Fork (a process per request, as Python's
+//     in place of the Handler; off Linux, a portable engine on the Go
+//     runtime's netpoller), Fork (a process per request, as Python's
 //     ForkingMixIn) or Prefork (long-lived worker processes);
 //   - the Handler, with hooks around it: VerifyRequest before a request is
 //     served, HandleError for errors and recovered panics, ConnState,

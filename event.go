@@ -12,8 +12,17 @@ import (
 // Event serves every connection of a socket from a few event loops, one
 // goroutine each, instead of a goroutine per connection: the mode for very
 // many mostly idle connections. It needs Server.EventHandler, whose
-// callbacks the loops call; Server.Handler is not used. Event mode is
-// available on Linux (epoll); elsewhere Serve returns ErrUnsupported.
+// callbacks the loops call; Server.Handler is not used.
+//
+// Event mode runs on every system, on one of two engines. On Linux it has
+// event loops of its own over epoll, as described below. Elsewhere, and on
+// Linux when built with the tag socketserver_portable, it runs on the Go
+// runtime's netpoller (kqueue, IOCP): each stream connection has a
+// goroutine that waits in Read and runs its callbacks, and another while
+// its output is being written; a datagram socket has one. The handler,
+// the guarantees and the limits are the same on both; Loops and Balance
+// do not apply to the portable engine, and an idle connection costs it a
+// goroutine (see the README for the cost).
 //
 // One loop accepts and hands each connection to a loop chosen by Balance;
 // the connection stays on that loop for its life, and its callbacks never
@@ -215,9 +224,10 @@ type EventHandler interface {
 }
 
 // An EventTicker is an EventHandler that also wants a periodic call. OnTick
-// runs on the first event loop, first when serving starts, then again
-// after the delay it returns (at least one millisecond). It must not
-// block, and runs alongside the other loops' callbacks.
+// runs on the first event loop (in the portable engine, a goroutine of its
+// own), first when serving starts, then again after the delay it returns
+// (at least one millisecond). It must not block, and runs alongside the
+// other loops' callbacks.
 type EventTicker interface {
 	EventHandler
 	OnTick() (next time.Duration)

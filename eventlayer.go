@@ -8,8 +8,9 @@ import "context"
 // whose Read returns the bytes the loop received from the socket and whose
 // Write queues bytes for the socket.
 //
-// HandshakeContext runs first, on a goroutine of its own: there, Read
-// waits for input as on any connection. The context ends at
+// HandshakeContext runs first, on a goroutine where it may block (one of
+// its own under epoll; the connection's in the portable engine): there,
+// Read waits for input as on any connection. The context ends at
 // Server.HandshakeTimeout, or when the connection or server is closed,
 // and then Read fails. From then on the layer is used on the
 // connection's event loop only, and must not block. The loop calls Read

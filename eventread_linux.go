@@ -1,3 +1,5 @@
+//go:build linux && !socketserver_portable
+
 package socketserver
 
 import (

@@ -175,10 +175,10 @@ func parseFlags(args []string, usage io.Writer) (*config, error) {
 	return cfg, nil
 }
 
-// modeAvailable checks that this system has the mode: Event mode needs
-// epoll, Fork and Prefork Linux's process handling.
+// modeAvailable checks that this system has the mode: Fork and Prefork
+// need Linux's process handling (Event mode runs everywhere).
 func modeAvailable(mode string) error {
-	if runtime.GOOS != "linux" && (mode == "event" || mode == "fork" || mode == "prefork") {
+	if runtime.GOOS != "linux" && (mode == "fork" || mode == "prefork") {
 		return fmt.Errorf("-mode %s is implemented on Linux only", mode)
 	}
 	return nil

@@ -34,7 +34,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binary = filepath.Join(dir, "sockserve")
-	if out, err := exec.Command("go", "build", "-race", "-o", binary, ".").CombinedOutput(); err != nil {
+	if out, err := exec.Command("go", slices.Concat([]string{"build", "-race"}, servetest.BuildFlags(), []string{"-o", binary, "."})...).CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "building sockserve: %v\n%s", err, out)
 		os.Exit(1)
 	}

@@ -34,7 +34,7 @@ func buildServer(t *testing.T) string {
 		t.Skip("reads memory from /proc")
 	}
 	bin := filepath.Join(t.TempDir(), "respserver")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+	if out, err := exec.Command("go", slices.Concat([]string{"build"}, servetest.BuildFlags(), []string{"-o", bin, "."})...).CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	return bin

@@ -160,6 +160,29 @@ func DiscardQueued(pc net.PacketConn) int {
 	return n
 }
 
+// TryWrite writes to a stream connection what its socket takes at once,
+// without waiting for room: n bytes, and the error of the write (none when
+// the socket is merely full). ok is false where that cannot be done (no
+// descriptor, or a system whose sockets are not non-blocking descriptors,
+// such as Windows): then nothing was written.
+//
+// Like any write, it waits for another write on c in progress: call it
+// where none is.
+func TryWrite(c net.Conn, p []byte) (n int, ok bool, err error) {
+	rc, rerr := syscallConn(c)
+	if rerr != nil || !canWriteNow {
+		return 0, false, nil
+	}
+	rerr = rc.Write(func(fd uintptr) bool {
+		n, err = writeNow(int(fd), p)
+		return true // never wait
+	})
+	if err == nil {
+		err = rerr
+	}
+	return n, true, err
+}
+
 // SetKeepAliveConn sets the keep-alive of a TCP connection.
 func SetKeepAliveConn(c net.Conn, k KeepAlive) error {
 	tc, ok := c.(*net.TCPConn)

@@ -24,3 +24,8 @@ func DupNonblock(any) (int, error) { return -1, ErrUnsupported }
 
 // SetKeepAliveFD is not supported on this platform.
 func SetKeepAliveFD(int, KeepAlive) error { return ErrUnsupported }
+
+// canWriteNow: sockets are not non-blocking descriptors on this platform.
+const canWriteNow = false
+
+func writeNow(int, []byte) (int, error) { return 0, ErrUnsupported }

@@ -25,6 +25,28 @@ func listenUDP(t *testing.T, o Options) net.PacketConn {
 	return pc
 }
 
+// tcpPair returns both ends of a loopback TCP connection, closed when the
+// test ends.
+func tcpPair(t *testing.T) (client, server net.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	client, err = net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close() })
+	server, err = ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { server.Close() })
+	return client, server
+}
+
 // Buffers asked for before bind are granted, up to the system's cap.
 func TestBuffers(t *testing.T) {
 	pc := listenUDP(t, Options{Buffers: Buffers{Receive: 64 << 10, Send: 32 << 10}})
@@ -91,21 +113,7 @@ func TestDatagramQueue(t *testing.T) {
 
 // Unread counts what a stream connection has not read.
 func TestUnreadAndKeepAlive(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	c, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	s, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	c, s := tcpPair(t)
 	c.Write([]byte("hello"))
 	deadline := time.Now().Add(5 * time.Second)
 	for Unread(s) != 5 {
@@ -127,4 +135,45 @@ func TestUnreadAndKeepAlive(t *testing.T) {
 			t.Error("SO_KEEPALIVE is off")
 		}
 	})
+}
+
+// TryWrite writes what the socket takes and never waits: into a
+// connection whose peer reads nothing it writes until the socket is full,
+// then 0 bytes without an error; once the peer is gone, it fails. A
+// connection without a descriptor is not written.
+func TestTryWrite(t *testing.T) {
+	c, s := tcpPair(t)
+	chunk := make([]byte, 64<<10)
+	total := 0
+	for i := 0; ; i++ {
+		if i == 10000 { // 640 MiB: far more than any socket buffer
+			t.Fatalf("the socket took %d bytes and is still not full", total)
+		}
+		n, ok, err := TryWrite(s, chunk)
+		if !ok || err != nil {
+			t.Fatalf("TryWrite = %d, %v, %v", n, ok, err)
+		}
+		if n == 0 {
+			break
+		}
+		total += n
+	}
+	t.Logf("the socket took %d bytes", total)
+	c.(*net.TCPConn).SetLinger(0)
+	c.Close() // a reset
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if _, _, err := TryWrite(s, chunk); err != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("TryWrite to a reset connection did not fail")
+		}
+	}
+	a, b := net.Pipe()
+	defer a.Close()
+	defer b.Close()
+	if n, ok, err := TryWrite(a, chunk); ok || n != 0 || err != nil {
+		t.Errorf("TryWrite on a pipe = %d, %v, %v; want nothing written", n, ok, err)
+	}
 }

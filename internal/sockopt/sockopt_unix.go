@@ -113,3 +113,24 @@ func SetKeepAliveFD(fd int, k KeepAlive) error {
 // seconds rounds d up to whole seconds, at least one: the unit of the
 // keep-alive options.
 func seconds(d time.Duration) int { return int(max((d+time.Second-1)/time.Second, 1)) }
+
+// canWriteNow: a socket's descriptor is non-blocking under Go's poller,
+// so a write returns what the kernel took.
+const canWriteNow = true
+
+// writeNow writes p to the non-blocking descriptor fd once: a full socket
+// is no error.
+func writeNow(fd int, p []byte) (int, error) {
+	for {
+		n, err := unix.Write(fd, p)
+		switch err {
+		case nil:
+			return n, nil
+		case unix.EINTR:
+			continue
+		case unix.EAGAIN:
+			return 0, nil
+		}
+		return 0, os.NewSyscallError("write", err)
+	}
+}

@@ -90,7 +90,9 @@ func (b *bench) start(srv server, network string, conns int) (*running, int, err
 	}
 	args := b.pinned(0, srv.command(b.bin, network, port, conns))
 	cmd := exec.Command(args[0], args[1:]...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // forking servers: stop the whole group
+	if err := ownGroup(cmd); err != nil { // forking servers: stop the whole group
+		return nil, 0, err
+	}
 	r := &running{cmd: cmd, stderr: new(strings.Builder)}
 	cmd.Stderr = r.stderr
 	if err := cmd.Start(); err != nil {
@@ -105,7 +107,7 @@ func (b *bench) start(srv server, network string, conns int) (*running, int, err
 
 // stop kills the server's process group and reaps it.
 func (r *running) stop() {
-	syscall.Kill(-r.cmd.Process.Pid, syscall.SIGKILL)
+	killGroup(r.cmd.Process)
 	r.cmd.Wait()
 }
 

@@ -10,9 +10,11 @@ import (
 // it, and how to measure and present them. Adding one is local:
 //
 //   - A new contender for the echo loads is one entry in servers (with
-//     its needs, and a build step if the suite builds it), e.g. an engine
-//     of event mode: {name: "socketserver/event-portable", command:
-//     sockserve("event", "-engine", "portable"), udp: true, persistent: true}.
+//     its needs, and a build step if the suite builds it), e.g. event
+//     mode's portable engine, a build of its own: {name:
+//     "socketserver/event-portable", command:
+//     sockserveBuild("sockserve-portable", "event"), udp: true,
+//     persistent: true}.
 //   - A sockbench load against other contenders is a scenario and a list
 //     of servers, appended in sections as loadSection(sc, list): e.g. a
 //     superserver section, churn against forking servers such as

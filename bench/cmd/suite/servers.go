@@ -30,8 +30,14 @@ type server struct {
 }
 
 func sockserve(mode string, extra ...string) func(bin, network string, port, conns int) []string {
+	return sockserveBuild("sockserve", mode, extra...)
+}
+
+// sockserveBuild is sockserve from the binary named program, a build of
+// its own (with other build tags).
+func sockserveBuild(program, mode string, extra ...string) func(bin, network string, port, conns int) []string {
 	return func(bin, network string, port, conns int) []string {
-		args := []string{filepath.Join(bin, "sockserve"), "-service", "echo", "-mode", mode,
+		args := []string{filepath.Join(bin, program), "-service", "echo", "-mode", mode,
 			"-listen", fmt.Sprintf("%s://127.0.0.1:%d", network, port)}
 		args = append(args, extra...)
 		if mode == "pool" {
@@ -55,6 +61,10 @@ var servers = []server{
 	{name: "socketserver/goroutine", command: sockserve("goroutine"), udp: true, persistent: true},
 	{name: "socketserver/pool", command: sockserve("pool"), udp: true, persistent: true},
 	{name: "socketserver/event", command: sockserve("event"), udp: true, persistent: true},
+	// Event mode on the engine other systems use (the Go runtime's
+	// netpoller, a goroutine per connection), built with the tag that
+	// selects it on Linux.
+	{name: "socketserver/event-portable", command: sockserveBuild("sockserve-portable", "event"), udp: true, persistent: true},
 	{name: "socketserver/prefork", command: sockserve("prefork", "-workers", "2"), udp: true, persistent: true},
 	// The fork contenders are examples/forkecho, a small program like the
 	// Python peer's script: each child starts the whole program, so a
@@ -122,6 +132,7 @@ func buildSteps(bin string) []buildStep {
 	out := func(name string) string { return filepath.Join(bin, name) }
 	return []buildStep{
 		{dir: "root", args: []string{"env", "CGO_ENABLED=0", "go", "build", "-o", out("sockserve"), "./cmd/sockserve"}},
+		{dir: "root", args: []string{"env", "CGO_ENABLED=0", "go", "build", "-tags", "socketserver_portable", "-o", out("sockserve-portable"), "./cmd/sockserve"}},
 		{dir: "root", args: []string{"env", "CGO_ENABLED=0", "go", "build", "-o", out("forkecho"), "./examples/forkecho"}},
 		{dir: "root", args: []string{"go", "build", "-o", out("sockbench"), "./cmd/sockbench"}},
 		{dir: "root", args: []string{"go", "build", "-o", out("respserver"), "./examples/respserver"}},

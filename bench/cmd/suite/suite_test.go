@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -107,11 +106,13 @@ func TestProcessTree(t *testing.T) {
 	// The root burns CPU in a child it reaps, then holds a child that
 	// holds a grandchild.
 	cmd := exec.Command("sh", "-c", `(i=0; while [ $i -lt 100000 ]; do i=$((i+1)); done); sh -c "sleep 60; :" & wait`)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := ownGroup(cmd); err != nil {
+		t.Skip(err)
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); cmd.Wait() })
+	t.Cleanup(func() { killGroup(cmd.Process); cmd.Wait() })
 	root := cmd.Process.Pid
 	var tree []int
 	servetest.WaitUntil(t, "the root has a child and a grandchild", func() bool {

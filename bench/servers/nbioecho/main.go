@@ -1,3 +1,5 @@
+//go:build !openbsd && !netbsd
+
 // Command nbioecho is an echo server on nbio, as its README shows.
 package main
 

@@ -1,6 +1,7 @@
 package tlsconn_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -158,4 +159,54 @@ func (h *slowEvents) OnData(c *socketserver.EventConn, in []byte) int {
 		c.AsyncWrite(line)
 	})
 	return len(in)
+}
+
+// firstWrite is a client connection whose first Write sends prefix and
+// the bytes in one segment: a preamble and the TLS ClientHello together.
+type firstWrite struct {
+	net.Conn
+	prefix []byte
+}
+
+func (c *firstWrite) Write(p []byte) (int, error) {
+	if c.prefix == nil {
+		return c.Conn.Write(p)
+	}
+	_, err := c.Conn.Write(append(c.prefix, p...))
+	c.prefix = nil
+	return len(p), err
+}
+
+// nameEvents answers each line with the client's address, as the
+// preamble set it, and the line upper-cased.
+type nameEvents struct{ socketserver.EventHandlerBase }
+
+func (nameEvents) OnData(c *socketserver.EventConn, in []byte) int {
+	fmt.Fprintf(c, "%s: %s", c.RemoteAddr(), bytes.ToUpper(in))
+	return len(in)
+}
+
+// A preamble comes before the TLS handshake: the bytes that follow it in
+// the same segment begin the handshake, and the handler sees the address
+// the preamble gave.
+func TestEventTLSAfterPreamble(t *testing.T) {
+	ca := testcert.New(t)
+	srv := &socketserver.Server{
+		EventHandler: nameEvents{},
+		Mode: socketserver.Event{Loops: 1,
+			Preamble: func(in []byte, _, _ net.Addr) (int, net.Addr, net.Addr, error) {
+				i := bytes.IndexByte(in, '\n')
+				if i < 0 {
+					return 0, nil, nil, socketserver.ErrPreambleIncomplete
+				}
+				return i + 1, &net.UnixAddr{Net: "unix", Name: string(in[:i])}, nil, nil
+			},
+			Layer: tlsconn.Layer(&tls.Config{Certificates: []tls.Certificate{ca.Issue(t, "server", false)}})},
+	}
+	raw := servetest.Dial(t, start(t, srv))
+	c := tls.Client(&firstWrite{Conn: raw, prefix: []byte("carol\n")}, &tls.Config{RootCAs: ca.Pool, ServerName: "localhost"})
+	io.WriteString(c, "hi\n")
+	if line, err := bufio.NewReader(c).ReadString('\n'); err != nil || line != "carol: HI\n" {
+		t.Fatalf("got %q, %v", line, err)
+	}
 }
