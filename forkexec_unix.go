@@ -34,6 +34,7 @@ type forkDispatcher struct {
 	stopping bool          // wait has begun: no new spares, idle ones retire
 	pause    time.Duration // before the next start, after children failed to start
 
+	forced    chan struct{} // the server's: closed when it closes requests
 	idleReady chan struct{} // a child became idle (capacity 1)
 	wantSpare chan struct{} // the spare keeper should look (capacity 1)
 	stop      chan struct{} // closed by wait
@@ -47,8 +48,13 @@ func newForkDispatcher(s *Server, f Fork, local net.Addr) (dispatcher, error) {
 	if err != nil {
 		return nil, os.NewSyscallError("open", err)
 	}
+	s.mu.Lock()
+	s.initLocked() // Serve may come before anything else
+	forced := s.forced
+	s.mu.Unlock()
 	e := &forkDispatcher{
 		s:         s,
+		forced:    forced,
 		f:         f,
 		local:     local,
 		spawn:     procs.NewSpawner(),
@@ -134,14 +140,14 @@ func (e *forkDispatcher) assign(r *Request) (*child, error) {
 		select {
 		case <-e.idleReady:
 		case e.slots <- struct{}{}:
-			c, err := e.start(r, j, src, e.s.forced)
+			c, err := e.start(r, j, src, e.forced)
 			if err != nil {
 				<-e.slots
 				return nil, err
 			}
 			e.released(r)
 			return c, nil
-		case <-e.s.forced:
+		case <-e.forced:
 			return nil, ErrServerClosed
 		}
 	}
@@ -302,7 +308,7 @@ func (e *forkDispatcher) spareWanted() bool {
 // to the server's process.
 func (e *forkDispatcher) closeOnForce() {
 	select {
-	case <-e.s.forced:
+	case <-e.forced:
 	case <-e.done:
 		return
 	}
