@@ -43,6 +43,9 @@ func (s *Server) admitAddr(r *Request) bool {
 	if !ok {
 		return true // a Unix client: no address to count
 	}
+	if s.child != nil {
+		return s.child.admit(ip) // a Fork child: its server counts, and frees, the slot
+	}
 	if !s.admitIP(ip) {
 		return false
 	}

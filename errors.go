@@ -44,6 +44,11 @@ var (
 	// errors.ErrUnsupported too.
 	ErrUnsupported = fmt.Errorf("socketserver: %w", errors.ErrUnsupported)
 
+	// ErrChildStart is the Err of a *ChildError when a child process of
+	// Fork or Prefork mode did not start serving: it could not be started,
+	// exited before it was ready, or was not ready within StartTimeout.
+	ErrChildStart = errors.New("socketserver: child process did not start serving")
+
 	// ErrNoHandler is returned by Serve, ServePacket, ListenAndServe and
 	// HandleRequest when the Server has no Handler (in Event mode, no
 	// EventHandler).

@@ -7,6 +7,7 @@ import (
 	"os"
 	"runtime"
 	"slices"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -24,32 +25,39 @@ import (
 // request with the configured Handler instead of binding, and the child
 // process exits. Whatever main does before that runs in every child, so it
 // should reach the Server quickly; IsChild tells main it runs as a child,
-// to skip other work (see the example).
+// to skip other work (see the example), and ChildAddr which Server to
+// build.
 //
-// A child runs with GOMAXPROCS=1, which makes it start faster, unless the
-// server's environment sets GOMAXPROCS. Starting a process is the cost of
-// this mode: a program built with CGO_ENABLED=0 starts faster, without
-// the dynamic loader. Spares take that cost out of a request's latency;
-// MaxRequestsPerChild shares it among several requests.
+// Starting a process is the cost of this mode, paid by every request: the
+// Go runtime's start, the package initialisations of everything the
+// program links, and main up to the Server. A child runs with
+// GOMAXPROCS=1, which makes it start faster, unless the server's
+// environment sets GOMAXPROCS; a program built with CGO_ENABLED=0 starts
+// faster, without the dynamic loader. Spares take that cost out of a
+// request's latency, not out of the CPU it takes; MaxRequestsPerChild
+// shares it among several requests, which then share a process.
 //
 // Handler state is per process: a child starts from main, so what one
 // request's handler changes in memory is lost when its child exits, and
 // is never seen by the server or by other requests.
 //
-// VerifyRequest runs in the server, before a child is used. Everything
-// after it runs in the child: Setup, Handle, Finish, ConnState's later
-// states. Errors and panics the child's handler reports reach the server's
-// HandleError as a *ChildError, as does a child that exits with a non-zero
-// status or is killed by a signal. Byte counts in Stats are the child's and
-// are not seen by the server.
+// VerifyRequest and MaxConnsPerIP run in the server, before a child is
+// used; with WrapConn, whose client address is known only in the child,
+// the child runs VerifyRequest and asks the server for the client's
+// MaxConnsPerIP slot, so that the limit holds across all the children.
+// Everything else runs in the child: Setup, Handle, Finish, ConnState's
+// later states. Errors and panics the child's handler reports reach the
+// server's HandleError as a *ChildError, as does a child that exits with
+// a non-zero status, is killed by a signal, or does not start serving.
+// The server's Stats include what its children count (bytes, requests
+// they rejected).
 //
 // Children are started in process groups of their own (so that a Ctrl-C
-// on the terminal reaches the server only) and are killed if the server's
-// process dies. The server waits only for the processes it
-// started, never for others of its process's children.
-//
-// Fork is implemented on Linux; elsewhere Serve returns an error wrapping
-// ErrUnsupported.
+// on the terminal reaches the server only) and end if the server's
+// process dies: on Linux by a parent-death signal, elsewhere when their
+// control socket closes. The server waits only for the processes it
+// started, never for others of its process's children. Fork runs on every
+// Unix system; elsewhere Serve returns an error wrapping ErrUnsupported.
 type Fork struct {
 	// MaxChildren bounds the child processes alive at once, warm spares
 	// included. When it is reached, the server stops accepting until a
@@ -57,19 +65,26 @@ type Fork struct {
 	MaxChildren int
 
 	// Spares is how many started, idle children the server keeps ready to
-	// take a request at once, hiding the time a program takes to start.
-	// Zero means none: a child is started for each request.
+	// take a request at once. They save a request the wait for its
+	// process to start (its latency), not the CPU the start takes. Zero
+	// means none: a child is started for each request.
 	Spares int
 
 	// MaxRequestsPerChild is how many requests a child serves, one after
-	// another, before it exits (as in Apache's prefork). Zero or one means
-	// one: each request has a fresh process.
+	// another, before it exits (as in Apache's prefork): the start's cost
+	// is shared among them, and so are the process's memory and state.
+	// Zero or one means one: each request has a fresh process.
 	MaxRequestsPerChild int
 
-	// Grace is how long a child has to exit after SIGTERM, when the server
-	// is closed or a graceful Shutdown runs past its deadline, before it is
-	// sent SIGKILL. Zero means 2s.
+	// Grace is how long a child has to exit, once the server is closed or
+	// a graceful Shutdown runs past its deadline and the child is told to
+	// close, before it is sent SIGKILL. Zero means 2s.
 	Grace time.Duration
+
+	// StartTimeout is how long a child may take from its start until its
+	// Server serves. One that takes longer is killed and reported (its
+	// request is lost). Zero means 10s.
+	StartTimeout time.Duration
 
 	// Daemon, if true, means Serve, Shutdown and Close do not wait for the
 	// children serving requests (Python's block_on_close = False). They
@@ -95,6 +110,8 @@ func (f Fork) maxChildren() int {
 func (f Fork) maxRequests() int { return max(f.MaxRequestsPerChild, 1) }
 
 func (f Fork) grace() time.Duration { return graceOr(f.Grace) }
+
+func (f Fork) startTimeout() time.Duration { return startTimeoutOr(f.StartTimeout) }
 
 func (f Fork) newEngine(s *Server, t *socket) (engine, error) {
 	if s.Handler == nil {
@@ -133,22 +150,29 @@ func (Fork) childSocket(s *Server) (*socket, bool, error) {
 // those of the same worker, and a worker that crashes is started again
 // while the others go on serving.
 //
-// The serving process is a supervisor: it binds the socket and starts the
-// workers (as Fork starts children), restarts a worker that exits, with a
-// growing pause when workers keep failing early, and forwards shutdown: a
-// graceful Shutdown sends each worker SIGTERM, upon which the worker shuts
-// down gracefully; Close, or Shutdown's deadline, sends SIGINT (the worker
-// closes at once), then SIGKILL after Grace. ChildPIDs lists the workers.
+// The serving process is a supervisor: it owns the socket (bound, or
+// inherited: Serve and ServePacket take any listener whose descriptor can
+// be passed on) and starts the workers (as Fork starts children). It
+// restarts a worker that exits, with a growing pause when workers keep
+// failing early, and reports why; and it forwards shutdown over each
+// worker's control socket: a graceful Shutdown tells each worker to shut
+// down gracefully; Close, or Shutdown's deadline, tells it to close at
+// once, then sends SIGKILL after Grace. Workers are never sent SIGTERM or
+// SIGINT, so main's own handling of those signals runs in the supervisor
+// only. ChildPIDs lists the workers.
 //
 // A worker runs main like a Fork child, and the matching Server's
 // Listen, ListenAndServe, Serve or ServePacket serves the inherited socket
-// until SIGTERM or SIGINT; then the worker exits. Hooks run in the
-// worker that serves the request, and Stats counts in each worker.
+// until the supervisor says to stop or dies; then the worker exits (a
+// worker sent SIGTERM or SIGINT directly shuts down, or closes, too).
+// Hooks run in the worker that serves the request; the supervisor's Stats
+// add up its workers' (as of at most 0.2s ago), those of workers that
+// exited included. MaxConnsPerIP is counted in each worker.
 //
-// All workers accept from the one socket the supervisor bound, so a worker
+// All workers accept from the one socket the supervisor owns, so a worker
 // that dies leaves no queue of unserved connections behind, and the
-// socket stays open while workers restart. Prefork, like Fork, is
-// implemented on Linux.
+// socket stays open while workers restart. Prefork, like Fork, runs on
+// every Unix system.
 type Prefork struct {
 	// Workers is the number of worker processes. Zero means GOMAXPROCS.
 	Workers int
@@ -157,9 +181,14 @@ type Prefork struct {
 	// It must not be Fork or Prefork.
 	Mode Mode
 
-	// Grace is how long a worker has to exit after SIGINT before it is
-	// sent SIGKILL. Zero means 2s.
+	// Grace is how long a worker has to exit once told to close before it
+	// is sent SIGKILL. Zero means 2s.
 	Grace time.Duration
+
+	// StartTimeout is how long a worker may take from its start until it
+	// serves. One that takes longer is killed, reported and restarted.
+	// Zero means 10s.
+	StartTimeout time.Duration
 }
 
 // String returns "prefork(N)".
@@ -182,6 +211,8 @@ func (p Prefork) workerMode() Mode {
 }
 
 func (p Prefork) grace() time.Duration { return graceOr(p.Grace) }
+
+func (p Prefork) startTimeout() time.Duration { return startTimeoutOr(p.StartTimeout) }
 
 func (p Prefork) newEngine(s *Server, t *socket) (engine, error) {
 	if err := p.check(); err != nil {
@@ -228,6 +259,13 @@ func graceOr(d time.Duration) time.Duration {
 	return d
 }
 
+func startTimeoutOr(d time.Duration) time.Duration {
+	if d <= 0 {
+		return 10 * time.Second
+	}
+	return d
+}
+
 // check rejects a worker mode that would start processes itself.
 func (p Prefork) check() error {
 	switch p.Mode.(type) {
@@ -238,17 +276,22 @@ func (p Prefork) check() error {
 }
 
 // A ChildError reports, to Server.HandleError, a failure in a child process
-// of Fork or Prefork mode: an error or panic its handler reported (Err), or
-// an exit with a non-zero status or by a signal (State).
+// of Fork or Prefork mode: an error or panic its handler reported (Err); an
+// exit with a non-zero status or by a signal (State); or a child that did
+// not start serving (Err wraps ErrChildStart, and State says how it ended,
+// if it did).
 type ChildError struct {
 	PID   int              // the child's process ID
-	Err   error            // what the child's handler reported, or nil
-	State *os.ProcessState // how the child exited, if that is the failure
+	Err   error            // what the child's handler reported, or why it did not start, or nil
+	State *os.ProcessState // how the child exited, if that is (part of) the failure
 }
 
 // Error describes the failure.
 func (e *ChildError) Error() string {
-	if e.Err != nil {
+	switch {
+	case e.Err != nil && e.State != nil:
+		return fmt.Sprintf("socketserver: child %d: %v: %s", e.PID, e.Err, exitDescription(e.State))
+	case e.Err != nil:
 		return fmt.Sprintf("socketserver: child %d: %v", e.PID, e.Err)
 	}
 	return fmt.Sprintf("socketserver: child %d %s", e.PID, exitDescription(e.State))
@@ -313,9 +356,9 @@ var errOrphan = errors.New("socketserver: the server that started this child pro
 // or printing a banner.
 //
 // This is the child's contract, and nothing is done before a process asks:
-// importing the package has no effect. The first call of IsChild, or of
-// Listen, ListenAndServe, Serve or ServePacket on a Server in Fork or
-// Prefork mode, looks for the role in the environment and verifies it: a
+// importing the package has no effect. The first call of IsChild or
+// ChildAddr, or of Listen, ListenAndServe, Serve or ServePacket on a
+// Server in Fork or Prefork mode, looks for the role in the environment and verifies it: a
 // token there must match the first message on the control socket the
 // server passed at descriptor 3, and the process's parent must be the
 // server. The role's variables are then removed from the environment (the
@@ -325,6 +368,23 @@ var errOrphan = errors.New("socketserver: the server that started this child pro
 // Listen and Serve fail. Only in a verified child do Fork and Prefork
 // Servers end the process when their work is done.
 func IsChild() bool { return theChild() != nil }
+
+// ChildAddr reports, in a child process of Fork or Prefork mode, the
+// Network and Addr of the Server it serves for (those of the server that
+// started it, as that Server's fields were set), so that main can build
+// that Server, and no other. ok is false in any other process. A server
+// that owns sockets it did not bind (inherited from systemd, or from a
+// previous process over a restart) gives its Servers Network and Addr
+// fields all the same: its children build Servers with the same fields,
+// and bind nothing.
+func ChildAddr() (network, addr string, ok bool) {
+	ci := theChild()
+	if ci == nil {
+		return "", "", false
+	}
+	network, addr, _ = strings.Cut(ci.key, " ")
+	return network, addr, true
+}
 
 // ChildPIDs returns the process IDs of the children a Server in Fork mode
 // has alive (serving or spare) and of the workers of a Server in Prefork

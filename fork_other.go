@@ -1,14 +1,16 @@
-//go:build !linux
+//go:build !unix
 
 package socketserver
 
 import (
 	"fmt"
 	"net"
+	"net/netip"
 )
 
 // childInfo is never set where Fork and Prefork are not supported.
 type childInfo struct {
+	key    string
 	orphan bool
 	addr   childAddr
 }
@@ -17,6 +19,8 @@ func theChild() *childInfo            { return nil }
 func childRole(string) *childInfo     { return nil }
 func (*childInfo) claim(*Server) bool { return false }
 func (*childInfo) report(error)       {}
+
+func (*childInfo) admit(netip.Addr) bool { return false }
 
 func (*childInfo) socket() (*socket, error) { return nil, errForkUnsupported }
 
@@ -36,4 +40,4 @@ func newSupervisor(*Server, *socket, Prefork) (engine, error) {
 	return nil, errForkUnsupported
 }
 
-var errForkUnsupported = fmt.Errorf("%w: Fork and Prefork modes are implemented on Linux only", ErrUnsupported)
+var errForkUnsupported = fmt.Errorf("%w: Fork and Prefork modes need a Unix system", ErrUnsupported)

@@ -54,7 +54,12 @@ func TestEchoMatrix(t *testing.T) {
 			st := srv.Stats()
 			return st.ActiveConns == 0 && st.ActivePackets == 0
 		})
-		if got := srv.Stats(); got != want {
+		got := srv.Stats()
+		if n := got.Durations.Count(); n != want.TotalConns+want.TotalPackets {
+			t.Errorf("%d request durations, want one per request", n)
+		}
+		got.Durations = socketserver.Durations{}
+		if got != want {
 			t.Errorf("Stats = %+v, want %+v", got, want)
 		}
 	})

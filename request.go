@@ -70,6 +70,7 @@ type Request struct {
 	bw        *bufio.Writer             // stream with WriteBufferSize
 	dio       *datagramIO               // datagram reader and reply
 	pbuf      *[]byte                   // datagram buffer, from the pool
+	activeAt  time.Time                 // when it reached StateActive: the start of its duration
 
 	ctxMu  sync.Mutex
 	ctx    context.Context // made on first use: most handlers never ask
@@ -143,6 +144,14 @@ func (r *Request) SendTo(p []byte, addr net.Addr) error {
 }
 
 func (r *Request) setState(st ConnState) {
+	switch st {
+	case StateActive:
+		r.activeAt = time.Now()
+	case StateClosed:
+		if !r.activeAt.IsZero() {
+			r.srv.stats.observe(time.Since(r.activeAt))
+		}
+	}
 	if h := r.srv.ConnState; h != nil {
 		h(r, st)
 	}

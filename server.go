@@ -202,6 +202,8 @@ type Server struct {
 	perIP     map[netip.Addr]int    // connections per client address (MaxConnsPerIP)
 	child     *childInfo            // in a Fork child, where to report errors
 
+	statsFrom map[statsSource]struct{} // guarded by mu: counted in Stats (Prefork's workers)
+
 	// Set once by initLocked, then read-only:
 	baseCtx    context.Context
 	baseCancel context.CancelFunc

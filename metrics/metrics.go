@@ -2,9 +2,10 @@
 // and serves an admin endpoint with /metrics, /healthz and /readyz.
 //
 // The Server's own package does not depend on Prometheus: this package
-// reads Server.Stats when scraped, and measures request durations and
-// classifies errors through the ConnState and HandleError hooks, which it
-// wraps (hooks set before Instrument still run).
+// reads Server.Stats when scraped (counters and request durations, those
+// of a Fork server's children and a Prefork server's workers included),
+// and classifies errors through the HandleError hook, which it wraps
+// (hooks set before Instrument still run).
 //
 //	reg := prometheus.NewRegistry()
 //	metrics.Instrument(srv, reg, "echo")
@@ -18,8 +19,6 @@ package metrics
 import (
 	"errors"
 	"net"
-	"sync"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -35,7 +34,11 @@ func Instrument(srv *socketserver.Server, reg prometheus.Registerer, name string
 	if err := reg.Register(c); err != nil {
 		return err
 	}
-	srv.ConnState = c.connState(srv.ConnState)
+	if srv.ConnState == nil {
+		// Event mode times the connections it makes a Request for: with
+		// a ConnState hook.
+		srv.ConnState = func(*socketserver.Request, socketserver.ConnState) {}
+	}
 	next := srv.HandleError
 	if next == nil {
 		next = srv.LogError
@@ -52,10 +55,8 @@ type collector struct {
 	srv      *socketserver.Server
 	stats    []statDesc
 	children *prometheus.Desc
-	duration *prometheus.HistogramVec
+	duration *prometheus.Desc
 	errors   *prometheus.CounterVec
-
-	started sync.Map // *socketserver.Request → time.Time, while active
 }
 
 // A statDesc is a metric read from Stats.
@@ -87,12 +88,7 @@ func newCollector(srv *socketserver.Server, name string) *collector {
 			{d("sent_bytes_total", "Bytes written to clients."), prometheus.CounterValue, func(s socketserver.Stats) float64 { return float64(s.BytesOut) }, ""},
 		},
 		children: d("children", "Child processes alive: Fork mode's children, Prefork mode's workers."),
-		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:        "socketserver_request_duration_seconds",
-			Help:        "Time from a request's start (after VerifyRequest) to its end.",
-			ConstLabels: labels,
-			Buckets:     prometheus.ExponentialBuckets(0.0001, 4, 10), // 100µs to 26s
-		}, nil),
+		duration: d("request_duration_seconds", "Time from a request's start (after VerifyRequest) to its end."),
 		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name:        "socketserver_errors_total",
 			Help:        "Errors reported to HandleError, by kind.",
@@ -112,7 +108,7 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 		}
 	}
 	ch <- c.children
-	c.duration.Describe(ch)
+	ch <- c.duration
 	c.errors.Describe(ch)
 }
 
@@ -127,27 +123,20 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(s.desc, s.kind, s.value(st), labels...)
 	}
 	ch <- prometheus.MustNewConstMetric(c.children, prometheus.GaugeValue, float64(len(c.srv.ChildPIDs())))
-	c.duration.Collect(ch)
+	ch <- durationHistogram(c.duration, st.Durations)
 	c.errors.Collect(ch)
 }
 
-// connState times requests from StateActive to StateClosed, then calls
-// next.
-func (c *collector) connState(next func(*socketserver.Request, socketserver.ConnState)) func(*socketserver.Request, socketserver.ConnState) {
-	observe := c.duration.WithLabelValues()
-	return func(r *socketserver.Request, st socketserver.ConnState) {
-		switch st {
-		case socketserver.StateActive:
-			c.started.Store(r, time.Now())
-		case socketserver.StateClosed:
-			if t, ok := c.started.LoadAndDelete(r); ok {
-				observe.Observe(time.Since(t.(time.Time)).Seconds())
-			}
-		}
-		if next != nil {
-			next(r, st)
-		}
+// durationHistogram is d as a Prometheus histogram, whose buckets count
+// every request up to their bound.
+func durationHistogram(desc *prometheus.Desc, d socketserver.Durations) prometheus.Metric {
+	buckets := make(map[float64]uint64, socketserver.DurationBuckets)
+	var below uint64
+	for i := range socketserver.DurationBuckets {
+		below += uint64(d.Counts[i])
+		buckets[d.Bound(i).Seconds()] = below
 	}
+	return prometheus.MustNewConstHistogram(desc, uint64(d.Count()), d.Sum.Seconds(), buckets)
 }
 
 // errorKind classifies an error for the errors_total metric.

@@ -5,9 +5,12 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/socketserver-go/socketserver/internal/servetest"
 )
 
 // adminGet fetches path from the admin endpoint at url (tcp://host:port).
@@ -102,5 +105,44 @@ func TestAdminTimeouts(t *testing.T) {
 	}
 	if d := time.Since(start); d < 250*time.Millisecond {
 		t.Errorf("connections closed after %v, before -admin-timeout", d)
+	}
+}
+
+// /metrics is true in fork and prefork mode too: the connections, bytes
+// and durations of what the children and workers served.
+func TestAdminMetricsInProcessModes(t *testing.T) {
+	for _, mode := range []string{"fork", "prefork"} {
+		t.Run(mode, func(t *testing.T) {
+			p := startServe(t, 1, "-service", "echo", "-mode", mode, "-listen", "tcp://127.0.0.1:0", "-admin", "tcp://127.0.0.1:0")
+			defer p.stop(t)
+			const n = 20
+			for i := range n {
+				if got := ask(t, p.urls[0], "metrics please\n"); got != "metrics please\n" {
+					t.Fatalf("request %d: %q", i, got)
+				}
+			}
+			server := `server="` + p.urls[0] + `"`
+			want := []string{
+				"socketserver_connections_total{" + server + "} 20",
+				"socketserver_request_duration_seconds_count{" + server + "} 20",
+				"socketserver_received_bytes_total{" + server + "} 300",
+				"socketserver_sent_bytes_total{" + server + "} 300",
+				"socketserver_connections_active{" + server + "} 0",
+			}
+			var lacks string
+			defer func() {
+				if t.Failed() {
+					t.Logf("/metrics lacks %s", lacks)
+				}
+			}()
+			servetest.WaitUntil(t, "/metrics shows what the "+mode+" processes served", func() bool {
+				body := adminGet(t, p.admin, "/metrics")
+				i := slices.IndexFunc(want, func(w string) bool { return !strings.Contains(body, w) })
+				if i >= 0 {
+					lacks = want[i]
+				}
+				return i < 0
+			})
+		})
 	}
 }

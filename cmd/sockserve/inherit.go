@@ -33,10 +33,7 @@ func (s inheritedSocket) network() string { return s.addr().Network() }
 var activated = sync.OnceValue(func() []*os.File { return activation.Files(true) })
 
 // inheritedSockets returns the sockets of a systemd: or fd:// URL.
-func inheritedSockets(network, name, mode string) ([]inheritedSocket, error) {
-	if mode == "fork" || mode == "prefork" {
-		return nil, fmt.Errorf("inherited sockets are served in sync, goroutine, pool or event mode, not %s", mode)
-	}
+func inheritedSockets(network, name string) ([]inheritedSocket, error) {
 	var files []*os.File
 	switch network {
 	case "systemd":

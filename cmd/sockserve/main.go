@@ -25,7 +25,8 @@
 // With -mode fork each request is served by a new sockserve process (the
 // pid service shows it), at most -max-children at once, with -spares
 // started ahead; with -mode prefork, -workers sockserve processes share
-// the sockets. The first process stays the one to signal.
+// the sockets. The first process owns the sockets (bound, inherited from
+// systemd, or handed over by -restartable) and stays the one to signal.
 package main
 
 import (
@@ -161,9 +162,6 @@ func parseFlags(args []string, usage io.Writer) (*config, error) {
 	if _, err := parseMode(cfg); err != nil {
 		return nil, err
 	}
-	if cfg.restartable && (cfg.mode == "fork" || cfg.mode == "prefork") {
-		return nil, fmt.Errorf("-restartable works in sync, goroutine, pool and event mode, not %s", cfg.mode)
-	}
 	if err := modeAvailable(cfg.mode); err != nil {
 		return nil, err
 	}
@@ -176,10 +174,10 @@ func parseFlags(args []string, usage io.Writer) (*config, error) {
 }
 
 // modeAvailable checks that this system has the mode: Fork and Prefork
-// need Linux's process handling (Event mode runs everywhere).
+// need a Unix system (Event mode runs everywhere).
 func modeAvailable(mode string) error {
-	if runtime.GOOS != "linux" && (mode == "fork" || mode == "prefork") {
-		return fmt.Errorf("-mode %s is implemented on Linux only", mode)
+	if runtime.GOOS == "windows" && (mode == "fork" || mode == "prefork") {
+		return fmt.Errorf("-mode %s needs a Unix system", mode)
 	}
 	return nil
 }

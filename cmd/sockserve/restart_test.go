@@ -18,10 +18,18 @@ import (
 
 // Three restarts on SIGUSR2 under a steady load of connections: every
 // connection succeeds and every request is answered, byte-exact, and each
-// restart leaves a new process serving and the old one gone.
+// restart leaves a new process serving and the old one gone. In fork and
+// prefork mode the process that owns the socket hands it over, and its
+// children and workers finish what they took.
 func TestZeroDowntimeRestarts(t *testing.T) {
+	for _, mode := range []string{"goroutine", "fork", "prefork"} {
+		t.Run(mode, func(t *testing.T) { zeroDowntimeRestarts(t, "-mode", mode) })
+	}
+}
+
+func zeroDowntimeRestarts(t *testing.T, mode ...string) {
 	pidFile := filepath.Join(t.TempDir(), "sockserve.pid")
-	p := startServe(t, 1, "-service", "upper", "-listen", "tcp://127.0.0.1:0", "-restartable", "-pid-file", pidFile)
+	p := startServe(t, 1, append([]string{"-service", "upper", "-listen", "tcp://127.0.0.1:0", "-restartable", "-pid-file", pidFile}, mode...)...)
 	addr := strings.TrimPrefix(p.urls[0], "tcp://")
 	readPID := func() int {
 		b, _ := os.ReadFile(pidFile)
@@ -62,6 +70,11 @@ func TestZeroDowntimeRestarts(t *testing.T) {
 	defer unix.Close(pidfd)
 	syscall.Kill(last, syscall.SIGTERM)
 	waitExit(t, pidfd, last)
+	for pid := range seen {
+		if kids := childrenOf(t, pid); len(kids) > 0 {
+			t.Errorf("process %d left children %v", pid, kids)
+		}
+	}
 }
 
 // waitExit waits until the process of pidfd has exited.

@@ -21,6 +21,13 @@ func run(cfg *config, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer f.close()
+	if network, addr, ok := socketserver.ChildAddr(); ok {
+		// A child of fork or prefork mode serves for one of its server's
+		// sockets, and binds nothing: the server owns them all, whether
+		// it bound them or inherited them (systemd, a restart). Its
+		// ListenAndServe ends the process when the work is done.
+		return f.newServer(network, addr).ListenAndServe()
+	}
 	if err := f.bind(); err != nil {
 		return err
 	}
@@ -97,7 +104,7 @@ func newFleet(cfg *config, logger *slog.Logger) (_ *fleet, err error) {
 			f.program.setStats(st)
 		}
 	}
-	if cfg.restartable {
+	if cfg.restartable && !socketserver.IsChild() {
 		if f.restart, err = newRestarter(cfg.pidFile, logger); err != nil {
 			return nil, err
 		}
@@ -149,7 +156,7 @@ func (f *fleet) bind() error {
 }
 
 func (f *fleet) bindInherited(l listenURL) error {
-	socks, err := inheritedSockets(l.network, l.address, f.cfg.mode)
+	socks, err := inheritedSockets(l.network, l.address)
 	if err != nil {
 		return fmt.Errorf("%s: %w", sockurl.String(l.network, l.address), err)
 	}

@@ -7,6 +7,8 @@ import (
 	"net"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -41,12 +43,20 @@ func activate(t *testing.T, activateArgs []string, args ...string) *process {
 	return p
 }
 
-// Stream sockets, a TCP one and a Unix one, passed by systemd.
+// Stream sockets, a TCP one and a Unix one, passed by systemd, and served
+// in every mode: in fork and prefork mode the process systemd started owns
+// them, and its children or workers serve them.
 func TestSystemdActivationStream(t *testing.T) {
+	for _, mode := range []string{"goroutine", "fork", "prefork"} {
+		t.Run(mode, func(t *testing.T) { systemdActivationStream(t, mode) })
+	}
+}
+
+func systemdActivationStream(t *testing.T, mode string) {
 	tcp := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	unixPath := filepath.Join(shortDir(t), "s")
 	p := activate(t, []string{"-l", tcp, "-l", unixPath, "--fdname=web:local"},
-		"-service", "upper", "-listen", "systemd:")
+		"-service", "pid", "-mode", mode, "-listen", "systemd:")
 	servetest.WaitUntil(t, "systemd-socket-activate to listen", func() bool {
 		c, err := net.Dial("tcp", tcp)
 		if err == nil {
@@ -54,9 +64,14 @@ func TestSystemdActivationStream(t *testing.T) {
 		}
 		return err == nil
 	})
+	server := p.cmd.Process.Pid
 	for _, url := range []string{"tcp://" + tcp, "unix://" + unixPath} {
-		if got := ask(t, url, "activated\n"); got != "ACTIVATED\n" {
+		pid, got, _ := strings.Cut(ask(t, url, "activated\n"), ": ")
+		if got != "activated\n" {
 			t.Errorf("%s: %q", url, got)
+		}
+		if n, _ := strconv.Atoi(pid); mode != "goroutine" && (n == server || !slices.Contains(childrenOf(t, server), n)) {
+			t.Errorf("%s: served by %s, not a child of %d", url, pid, server)
 		}
 	}
 	if code := p.stop(t); code != 0 {
@@ -64,11 +79,17 @@ func TestSystemdActivationStream(t *testing.T) {
 	}
 }
 
-// A socket chosen by its name, and a datagram socket.
+// A socket chosen by its name, and a datagram socket, in every mode.
 func TestSystemdActivationNamedAndDatagram(t *testing.T) {
+	for _, mode := range []string{"goroutine", "fork", "prefork"} {
+		t.Run(mode, func(t *testing.T) { systemdActivationDatagram(t, mode) })
+	}
+}
+
+func systemdActivationDatagram(t *testing.T, mode string) {
 	udp := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	p := activate(t, []string{"-d", "-l", udp, "--fdname=logs"},
-		"-service", "upper", "-listen", "systemd://logs")
+		"-service", "upper", "-mode", mode, "-listen", "systemd://logs")
 	servetest.WaitUntil(t, "systemd-socket-activate to bind", func() bool {
 		pc, err := net.ListenPacket("udp", udp)
 		if err == nil {

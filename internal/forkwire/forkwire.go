@@ -1,44 +1,62 @@
 // Package forkwire is the wire protocol between a server and the child
-// processes of its Fork and Prefork modes, and the descriptor passing it
-// rides on. It knows nothing of socketserver.Server.
+// processes of its Fork and Prefork modes, and the control socket it rides
+// on. It knows nothing of socketserver.Server.
 //
-// The two talk over a socket pair of type SOCK_SEQPACKET, the control
-// socket, at descriptor 3 in the child. Every message is one packet, so
-// none needs framing. The server first sends Hello with a token the child
-// also finds in its environment: a child trusts its role only if the two
-// match. Then it sends jobs: a request for the child to serve, with its
-// descriptor. The child sends messages whose first byte says what they
-// are:
+// The two talk over a socket pair, the control socket, at descriptor 3 in
+// the child (see Conn for how messages are delimited on each system). The
+// server first sends Hello with a token the child also finds in its
+// environment: a child trusts its role only if the two match. Every
+// message then starts with a byte saying what it is.
 //
-//	R             ready for a job
-//	D             done with the job
-//	E r text      its handler reported an error; r is 1 if it is routine
-//	P value 0 st  its handler panicked, with value and stack
+// From the server to the child:
 //
-// A job is
+//	H token                  Hello
+//	J kind flags len(addr):2 addr packet
+//	                         a job: a request to serve, with its descriptor
+//	A ok                     the answer to an Admit: 1 if the client may connect
+//	Q                        shut down gracefully (Prefork's workers)
+//	C                        close at once
 //
-//	kind flags len(addr):2 addr packet
+// From the child to the server:
 //
-// where kind is 's' (a stream connection) or 'p' (a datagram, whose bytes
-// follow the client's address, sent with the server's socket). The
-// descriptor is passed with SCM_RIGHTS to a spare, or, when flags has
-// Inherited, was inherited by a child started for this job.
+//	R                        ready: it serves, and takes jobs (or the one it was started with)
+//	D stats                  done with a job; its counters, as in S
+//	S stats                  counters (Prefork's workers, now and then)
+//	E r text                 its handler reported an error; r is 1 if it is routine
+//	P value 0 stack          its handler panicked, with value and stack
+//	I ip                     may a client from ip connect (MaxConnsPerIP across the processes)?
+//
+// In a job, kind is 's' (a stream connection) or 'p' (a datagram, whose
+// bytes follow the client's address, sent with the server's socket). The
+// descriptor is passed with the message to a spare, or, when flags has
+// Inherited, was inherited by a child started for this job. Counters are
+// a count and that many signed varints, in an order the two sides agree
+// on; a receiver ignores those it does not know and takes those missing
+// as zero.
 package forkwire
 
 import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"net/netip"
 	"strings"
 )
 
 // Message kinds, the first byte of each message.
 const (
-	MsgHello byte = 'H' // server → child: the token
-	MsgReady byte = 'R'
+	MsgHello  byte = 'H' // server → child: the token
+	MsgJob    byte = 'J'
+	MsgAnswer byte = 'A'
+	MsgQuit   byte = 'Q'
+	MsgClose  byte = 'C'
+
+	MsgReady byte = 'R' // child → server
 	MsgDone  byte = 'D'
+	MsgStats byte = 'S'
 	MsgError byte = 'E'
 	MsgPanic byte = 'P'
+	MsgAdmit byte = 'I'
 )
 
 // Job kinds and flags.
@@ -57,6 +75,9 @@ const (
 // MaxReportLen bounds the error text or stack a child forwards.
 const MaxReportLen = 32 << 10
 
+// MaxStats bounds the counters of a stats message.
+const MaxStats = 64
+
 // A Job is a request handed to a child.
 type Job struct {
 	Kind   byte   // JobStream or JobPacket
@@ -72,40 +93,39 @@ func (j *Job) Encode(inherited bool) []byte {
 	if inherited {
 		flags = Inherited
 	}
-	b := make([]byte, 0, 4+len(j.Remote)+len(j.Packet))
-	b = append(b, j.Kind, flags)
+	b := make([]byte, 0, 5+len(j.Remote)+len(j.Packet))
+	b = append(b, MsgJob, j.Kind, flags)
 	b = binary.BigEndian.AppendUint16(b, uint16(len(j.Remote)))
 	b = append(b, j.Remote...)
 	return append(b, j.Packet...)
 }
 
-// DecodeJob parses a job, taking its descriptor from fds (received with
-// it) or InheritedFD. On error, the descriptors in fds are closed by
-// closeFD.
-func DecodeJob(b []byte, fds []int, closeFD func(int)) (*Job, error) {
-	closeAll := func() {
-		for _, fd := range fds {
+// DecodeJob parses a job. fd is the descriptor that came with it, or -1;
+// on error, it is closed by closeFD.
+func DecodeJob(b []byte, fd int, closeFD func(int)) (*Job, error) {
+	fail := func(err error) (*Job, error) {
+		if fd >= 0 {
 			closeFD(fd)
 		}
+		return nil, err
 	}
-	if len(b) < 4 || (b[0] != JobStream && b[0] != JobPacket) || b[1]&^Inherited != 0 {
-		closeAll()
-		return nil, fmt.Errorf("forkwire: malformed job from the server (%d bytes)", len(b))
+	if len(b) < 5 || b[0] != MsgJob || (b[1] != JobStream && b[1] != JobPacket) || b[2]&^Inherited != 0 {
+		return fail(fmt.Errorf("forkwire: malformed job from the server (%d bytes)", len(b)))
 	}
-	n := int(binary.BigEndian.Uint16(b[2:4]))
-	if len(b) < 4+n {
-		closeAll()
-		return nil, errors.New("forkwire: job shorter than its address")
+	n := int(binary.BigEndian.Uint16(b[3:5]))
+	if len(b) < 5+n {
+		return fail(errors.New("forkwire: job shorter than its address"))
 	}
-	j := &Job{Kind: b[0], Remote: string(b[4 : 4+n]), Packet: b[4+n:]}
-	switch {
-	case b[1]&Inherited != 0 && len(fds) == 0:
+	j := &Job{Kind: b[1], Remote: string(b[5 : 5+n]), Packet: b[5+n:]}
+	switch inherited := b[2]&Inherited != 0; {
+	case inherited && fd < 0:
 		j.FD = InheritedFD
-	case b[1]&Inherited == 0 && len(fds) == 1:
-		j.FD = fds[0]
+	case !inherited && fd >= 0:
+		j.FD = fd
+	case inherited:
+		return fail(errors.New("forkwire: an inherited job came with a descriptor"))
 	default:
-		closeAll()
-		return nil, fmt.Errorf("forkwire: job came with %d descriptors", len(fds))
+		return fail(errors.New("forkwire: a job came without its descriptor"))
 	}
 	return j, nil
 }
@@ -146,7 +166,7 @@ type Report struct {
 // DecodeReport parses an ErrorReport or PanicReport.
 func DecodeReport(b []byte) (Report, error) {
 	switch {
-	case len(b) >= 2 && b[0] == MsgError:
+	case len(b) >= 2 && b[0] == MsgError && b[1] <= 1:
 		return Report{Routine: b[1] == 1, Text: string(b[2:])}, nil
 	case len(b) >= 1 && b[0] == MsgPanic:
 		value, stack, _ := strings.Cut(string(b[1:]), "\x00")
@@ -160,4 +180,76 @@ func clip(s string) string {
 		return s[:MaxReportLen]
 	}
 	return s
+}
+
+// Stats is a message of kind MsgStats or MsgDone with the counters vals.
+func Stats(kind byte, vals []int64) []byte {
+	b := make([]byte, 0, 2+len(vals)*3)
+	b = append(b, kind)
+	b = binary.AppendUvarint(b, uint64(len(vals)))
+	for _, v := range vals {
+		b = binary.AppendVarint(b, v)
+	}
+	return b
+}
+
+// DecodeStats parses a message of kind MsgStats or MsgDone into vals: the
+// counters it carries beyond len(vals) are ignored, those it lacks are
+// zero.
+func DecodeStats(b []byte, vals []int64) (kind byte, err error) {
+	clear(vals)
+	if len(b) < 2 || (b[0] != MsgStats && b[0] != MsgDone) {
+		return 0, fmt.Errorf("forkwire: malformed counters from a child (%d bytes)", len(b))
+	}
+	kind, b = b[0], b[1:]
+	n, k := binary.Uvarint(b)
+	if k <= 0 || n > MaxStats {
+		return 0, errors.New("forkwire: malformed count of counters")
+	}
+	b = b[k:]
+	for i := range int(n) {
+		v, k := binary.Varint(b)
+		if k <= 0 {
+			return 0, errors.New("forkwire: counters cut short")
+		}
+		b = b[k:]
+		if i < len(vals) {
+			vals[i] = v
+		}
+	}
+	if len(b) > 0 {
+		return 0, errors.New("forkwire: bytes after the counters")
+	}
+	return kind, nil
+}
+
+// Admit asks the server whether a client from ip may connect.
+func Admit(ip netip.Addr) []byte {
+	b, _ := ip.MarshalBinary()
+	return append([]byte{MsgAdmit}, b...)
+}
+
+// DecodeAdmit parses an Admit.
+func DecodeAdmit(b []byte) (netip.Addr, error) {
+	var ip netip.Addr
+	if len(b) < 2 || b[0] != MsgAdmit || ip.UnmarshalBinary(b[1:]) != nil || !ip.IsValid() {
+		return netip.Addr{}, fmt.Errorf("forkwire: malformed admission request (%d bytes)", len(b))
+	}
+	return ip, nil
+}
+
+// Answer is the server's answer to an Admit.
+func Answer(ok bool) []byte {
+	if ok {
+		return []byte{MsgAnswer, 1}
+	}
+	return []byte{MsgAnswer, 0}
+}
+
+// DecodeAnswer parses an Answer.
+func DecodeAnswer(b []byte) (ok bool, err error) {
+	if len(b) != 2 || b[0] != MsgAnswer || b[1] > 1 {
+		return false, fmt.Errorf("forkwire: malformed answer from the server (%d bytes)", len(b))
+	}
+	return b[1] == 1, nil
 }

@@ -2,52 +2,20 @@
 
 // Package procs starts the child processes of the Fork and Prefork modes:
 // this very program again, with the descriptors it is given, in a process
-// group of its own, killed if the server's process dies. It knows nothing
-// of socketserver.Server.
+// group of its own. It knows nothing of socketserver.Server.
+//
+// On Linux a child is sent a signal when the server's process dies
+// (PR_SET_PDEATHSIG) and the program is re-run through /proc/self/exe,
+// even if its file was replaced since. Elsewhere, and on Linux with the
+// socketserver_portable build tag, the program is os.Executable, and a
+// child learns of its server's death from its control socket instead.
 package procs
 
 import (
 	"fmt"
 	"os"
-	"runtime"
 	"syscall"
 )
-
-// A Spawner starts child processes from one locked OS thread that lives
-// as long as they may: Linux sends a child its parent-death signal when
-// the thread that started it exits, not the process, and the Go runtime
-// may end an ordinary thread (one a goroutine locked and never unlocked).
-type Spawner struct {
-	reqs chan func()
-}
-
-// NewSpawner starts a spawner's thread.
-func NewSpawner() *Spawner {
-	sp := &Spawner{reqs: make(chan func())}
-	go sp.loop()
-	return sp
-}
-
-func (sp *Spawner) loop() {
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread() // the thread returns to the pool, alive
-	for f := range sp.reqs {
-		f()
-	}
-}
-
-// do runs f on the spawner's thread.
-func (sp *Spawner) do(f func()) {
-	done := make(chan struct{})
-	sp.reqs <- func() {
-		defer close(done)
-		f()
-	}
-	<-done
-}
-
-// Stop ends the spawner, once no child it started is alive.
-func (sp *Spawner) Stop() { close(sp.reqs) }
 
 // A Spec is a child to start.
 type Spec struct {
@@ -59,14 +27,14 @@ type Spec struct {
 	Files []uintptr
 	// Extra, if not nil, is a socket whose descriptor follows Files.
 	Extra syscall.Conn
-	// DeathSignal is sent to the child if the server's process dies
-	// (where the system can: Linux).
+	// DeathSignal, if not zero, is sent to the child if the server's
+	// process dies, where the system can (Linux).
 	DeathSignal syscall.Signal
 }
 
-// Start starts this program (the very binary, even if replaced on disk
-// since, where the system can tell) as spec says, in a process group of
-// its own.
+// Start starts this program as spec says, in a process group of its own.
+// The returned process is waited for and signalled through os.Process:
+// its PID names it alone until it is reaped (by a pidfd, on Linux).
 func (sp *Spawner) Start(spec Spec) (*os.Process, error) {
 	exe, err := self()
 	if err != nil {
@@ -95,6 +63,5 @@ func (sp *Spawner) Start(spec Spec) (*os.Process, error) {
 	if err != nil {
 		return nil, fmt.Errorf("procs: starting %s: %w", exe, err)
 	}
-	// The PID stays ours until it is reaped, so it names the child alone.
 	return os.FindProcess(pid)
 }

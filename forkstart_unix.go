@@ -1,3 +1,5 @@
+//go:build unix
+
 package socketserver
 
 import (
@@ -17,33 +19,27 @@ import (
 
 // startChild starts this program again as a child of role "fork" or
 // "prefork" for s, whose socket is at addr, and returns it with the
-// server's end of its control socket. The child has /dev/null as its
+// server's end of its control socket. The child has devNull as its
 // standard input, the server's standard output and error, the control
 // socket at descriptor 3 and, if src is not nil, src's socket at
 // descriptor 4. The control socket holds the Hello with the child's token
 // and, if not nil, first. The child gets deathSig if the server's process
-// dies.
-func (s *Server) startChild(sp *procs.Spawner, role string, addr net.Addr, first []byte, src syscall.Conn, deathSig syscall.Signal) (*os.Process, *net.UnixConn, error) {
-	ctl, childEnd, err := forkwire.SocketPair()
+// dies, where the system can send it.
+func (s *Server) startChild(sp *procs.Spawner, role string, addr net.Addr, first []byte, src syscall.Conn, deathSig syscall.Signal, devNull int) (*os.Process, *forkwire.Conn, error) {
+	ctl, childEnd, err := forkwire.SocketPair(parentMaxMessage)
 	if err != nil {
 		return nil, nil, err
 	}
 	defer unix.Close(childEnd)
 	token := newToken()
-	_, err = ctl.Write(forkwire.Hello(token))
+	err = ctl.WriteHello(token)
 	if err == nil && first != nil {
-		_, err = ctl.Write(first)
+		err = ctl.Send(first)
 	}
 	if err != nil {
 		ctl.Close()
 		return nil, nil, err
 	}
-	devNull, err := unix.Open(os.DevNull, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		ctl.Close()
-		return nil, nil, os.NewSyscallError("open", err)
-	}
-	defer unix.Close(devNull)
 	proc, err := sp.Start(procs.Spec{
 		Args:        os.Args,
 		Env:         s.childEnv(role, token, addr),
@@ -57,6 +53,10 @@ func (s *Server) startChild(sp *procs.Spawner, role string, addr net.Addr, first
 	}
 	return proc, ctl, nil
 }
+
+// parentMaxMessage is the largest message a server takes from a child: a
+// panic's value and stack.
+const parentMaxMessage = 2*forkwire.MaxReportLen + 64
 
 // childEnv is the environment of a child of role for s, whose socket is
 // at addr: this process's, without any role of its own, and the new role.

@@ -1,10 +1,14 @@
+//go:build unix
+
 package socketserver
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -35,10 +39,15 @@ type childInfo struct {
 	key    string // the childKey of the Server to serve with
 	addr   childAddr
 	orphan bool // verified, but the server has died since
-	ctl    *net.UnixConn
+	ctl    *forkwire.Conn
 	owner  atomic.Pointer[Server] // the Server that claimed the role
 
-	sendMu sync.Mutex
+	readOnce sync.Once
+	jobs     chan *forkwire.Job // from the server, for a Fork child; closed at the end of the stream
+	answers  chan bool          // the server's answers to admissions
+	closing  chan struct{}      // closed when the server says to close (or is gone)
+	endOnce  sync.Once
+	serving  atomic.Bool // a Fork child is serving a job
 
 	sockOnce sync.Once
 	sock     *socket // a worker's inherited socket
@@ -84,18 +93,22 @@ func detectChild() *childInfo {
 	}
 	unix.CloseOnExec(forkwire.CtlFD)
 	unix.CloseOnExec(forkwire.InheritedFD)
-	f := os.NewFile(forkwire.CtlFD, "socketserver-control")
-	c, err := net.FileConn(f)
-	f.Close()
-	uc, ok := c.(*net.UnixConn)
-	if err != nil || !ok {
+	ctl, err := forkwire.NewConn(forkwire.CtlFD, "socketserver-control", childMaxMessage)
+	if err != nil {
 		fmt.Fprintf(os.Stderr, "socketserver: a child without its control socket: %v\n", err)
 		return nil
 	}
-	ci.ctl = uc
+	ci.ctl = ctl
 	ci.orphan = os.Getppid() != parent
+	ci.jobs = make(chan *forkwire.Job, 1)
+	ci.answers = make(chan bool, 1)
+	ci.closing = make(chan struct{})
 	return ci
 }
+
+// childMaxMessage is the largest message a child takes: a job with the
+// largest datagram (and room for its address).
+const childMaxMessage = 1<<16 + 1<<10
 
 // newToken returns a fresh token for a child's Hello: not a secret from
 // anyone who can read the child's environment, but never what a stale
@@ -127,12 +140,7 @@ func decodeReport(b []byte) error {
 }
 
 // send sends one message to the server.
-func (ci *childInfo) send(msg []byte) error {
-	ci.sendMu.Lock()
-	defer ci.sendMu.Unlock()
-	_, err := ci.ctl.Write(msg)
-	return err
-}
+func (ci *childInfo) send(msg []byte) error { return ci.ctl.Send(msg) }
 
 // claim reports whether s is the Server this child serves with: the first
 // one with the server's Network and Addr.
@@ -141,6 +149,79 @@ func (ci *childInfo) claim(s *Server) bool {
 		return false
 	}
 	return ci.owner.CompareAndSwap(nil, s) || ci.owner.Load() == s
+}
+
+// listen starts reading the control socket, once: the server's jobs go to
+// ci.jobs, its answers to ci.answers; its orders to s, the Server that
+// claimed the role. At the end of the stream (the server retired this
+// child, or died) jobs is closed and so is closing; a Fork child serving a
+// job ends at once: its server is gone.
+func (ci *childInfo) listen(s *Server) {
+	ci.readOnce.Do(func() { go ci.read(s) })
+}
+
+func (ci *childInfo) read(s *Server) {
+	defer close(ci.jobs)
+	for {
+		msg, err := ci.ctl.Recv()
+		if err != nil {
+			ci.end()
+			if ci.role == "fork" && ci.serving.Load() {
+				os.Exit(3) // the server died: as its parent-death signal does on Linux
+			}
+			if ci.role == "prefork" {
+				go s.Shutdown(context.Background())
+			}
+			return
+		}
+		switch msg[0] {
+		case forkwire.MsgJob:
+			j, err := decodeJob(msg, ci.ctl.TakeFD())
+			if err != nil {
+				s.report(nil, err)
+				continue
+			}
+			ci.serving.Store(true)
+			ci.jobs <- j
+		case forkwire.MsgAnswer:
+			ok, _ := forkwire.DecodeAnswer(msg)
+			ci.answers <- ok
+		case forkwire.MsgQuit:
+			go s.Shutdown(context.Background())
+		case forkwire.MsgClose:
+			ci.end()
+			go s.Close()
+		}
+	}
+}
+
+// end marks the server's order to close, or its end.
+func (ci *childInfo) end() { ci.endOnce.Do(func() { close(ci.closing) }) }
+
+// decodeJob parses a job and the descriptor that came with it, copying
+// what it keeps of the message.
+func decodeJob(msg []byte, fd int) (*forkwire.Job, error) {
+	j, err := forkwire.DecodeJob(msg, fd, func(fd int) { unix.Close(fd) })
+	if err != nil {
+		return nil, err
+	}
+	j.Packet = append([]byte(nil), j.Packet...)
+	unix.CloseOnExec(j.FD)
+	return j, nil
+}
+
+// admit asks the server whether a client from ip may connect: a Fork
+// child's MaxConnsPerIP slot is counted, and released, by the server.
+func (ci *childInfo) admit(ip netip.Addr) bool {
+	if ci.send(forkwire.Admit(ip)) != nil {
+		return false
+	}
+	select {
+	case ok := <-ci.answers:
+		return ok
+	case <-ci.closing:
+		return false
+	}
 }
 
 // socket returns the socket a worker inherited.

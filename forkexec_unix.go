@@ -1,12 +1,17 @@
+//go:build unix
+
 package socketserver
 
 import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"sync"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/socketserver-go/socketserver/internal/forkwire"
 	"github.com/socketserver-go/socketserver/internal/procs"
@@ -15,19 +20,22 @@ import (
 
 // A forkDispatcher serves each request in a child process (Fork mode).
 type forkDispatcher struct {
-	s     *Server
-	f     Fork
-	local net.Addr
-	spawn *procs.Spawner
-	slots chan struct{} // one token per live child: at most MaxChildren
+	s       *Server
+	f       Fork
+	local   net.Addr
+	spawn   *procs.Spawner
+	devNull int           // the children's standard input
+	slots   chan struct{} // one token per live child: at most MaxChildren
 
 	mu       sync.Mutex
 	live     map[*child]struct{}
-	idle     []*child // spares ready for a job
-	spares   int      // spares started and not yet given a job
-	stopping bool     // wait has begun: no new spares, idle ones retire
+	idle     []*child      // ready for a job
+	spares   int           // spares started and not yet given a job
+	stopping bool          // wait has begun: no new spares, idle ones retire
+	pause    time.Duration // before the next start, after children failed to start
 
-	idleReady chan struct{} // a spare became idle (capacity 1)
+	forced    chan struct{} // the server's: closed when it closes requests
+	idleReady chan struct{} // a child became idle (capacity 1)
 	wantSpare chan struct{} // the spare keeper should look (capacity 1)
 	stop      chan struct{} // closed by wait
 	children  sync.WaitGroup
@@ -36,11 +44,21 @@ type forkDispatcher struct {
 }
 
 func newForkDispatcher(s *Server, f Fork, local net.Addr) (dispatcher, error) {
+	devNull, err := unix.Open(os.DevNull, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, os.NewSyscallError("open", err)
+	}
+	s.mu.Lock()
+	s.initLocked() // Serve may come before anything else
+	forced := s.forced
+	s.mu.Unlock()
 	e := &forkDispatcher{
 		s:         s,
+		forced:    forced,
 		f:         f,
 		local:     local,
 		spawn:     procs.NewSpawner(),
+		devNull:   devNull,
 		slots:     make(chan struct{}, f.maxChildren()),
 		live:      make(map[*child]struct{}),
 		idleReady: make(chan struct{}, 1),
@@ -51,20 +69,21 @@ func newForkDispatcher(s *Server, f Fork, local net.Addr) (dispatcher, error) {
 	e.held = !f.Daemon && s.hold()
 	e.children.Add(1) // the keeper, so that done waits for it
 	go e.keepSpares()
-	go e.killOnForce()
+	go e.closeOnForce()
 	e.kickKeeper()
 	return e, nil
 }
 
 func (e *forkDispatcher) daemon() bool { return e.f.Daemon }
 
-// run verifies r in the server and hands it to a child: an idle spare, or
+// run verifies r in the server and hands it to a child: an idle one, or
 // one started for it. While MaxChildren children are alive, it waits for
 // one to exit (or to become idle), holding up the serving loop.
 func (e *forkDispatcher) run(r *Request) {
 	s := e.s
 	// With WrapConn (TLS, PROXY) the client is known only after the
-	// handshake or the header, which the child reads: it verifies then.
+	// handshake or the header, which the child reads: it verifies then,
+	// and asks for the client's MaxConnsPerIP slot (see child.admit).
 	if s.WrapConn == nil {
 		if !s.admitAddr(r) {
 			s.endRequest(r)
@@ -90,20 +109,20 @@ func (e *forkDispatcher) run(r *Request) {
 			s.endRequest(r)
 			return
 		}
-		// The spare died before it took the job: try another.
+		// The idle child died before it took the job: try another.
 		c.retire()
 	}
 }
 
 // assign gives r to a child. It returns the child and a nil error on
-// success; the child and an error if handing over to a spare failed; nil
-// and an error if no child could be had.
+// success; the child and an error if handing over to an idle child
+// failed; nil and an error if no child could be had.
 func (e *forkDispatcher) assign(r *Request) (*child, error) {
 	j, src := jobOf(r)
 	for {
 		if c := e.takeIdle(r); c != nil {
 			e.kickKeeper()
-			if err := forkwire.SendFD(c.ctl, j.Encode(false), src); err != nil {
+			if err := c.ctl.SendFD(j.Encode(false), src); err != nil {
 				e.mu.Lock()
 				mine := c.cur == r // else the child exited and ended r
 				if mine {
@@ -121,14 +140,14 @@ func (e *forkDispatcher) assign(r *Request) (*child, error) {
 		select {
 		case <-e.idleReady:
 		case e.slots <- struct{}{}:
-			c, err := e.start(r, j, src)
+			c, err := e.start(r, j, src, e.forced)
 			if err != nil {
 				<-e.slots
 				return nil, err
 			}
 			e.released(r)
 			return c, nil
-		case <-e.s.forced:
+		case <-e.forced:
 			return nil, ErrServerClosed
 		}
 	}
@@ -156,7 +175,7 @@ func jobOf(r *Request) (*forkwire.Job, syscall.Conn) {
 	return j, src
 }
 
-// takeIdle returns an idle spare, marked as serving r, or nil.
+// takeIdle returns an idle child, marked as serving r, or nil.
 func (e *forkDispatcher) takeIdle(r *Request) *child {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -167,6 +186,7 @@ func (e *forkDispatcher) takeIdle(r *Request) *child {
 			continue
 		}
 		c.cur = r
+		c.served++
 		if c.spare {
 			c.spare = false
 			e.spares--
@@ -177,8 +197,21 @@ func (e *forkDispatcher) takeIdle(r *Request) *child {
 }
 
 // start starts a child, with a slot already taken: a spare if r is nil,
-// otherwise one that serves r first, inheriting its descriptor.
-func (e *forkDispatcher) start(r *Request, j *forkwire.Job, src syscall.Conn) (*child, error) {
+// otherwise one that serves r first, inheriting its descriptor. After
+// children failed to start, it first pauses, unless cancel is closed.
+func (e *forkDispatcher) start(r *Request, j *forkwire.Job, src syscall.Conn, cancel <-chan struct{}) (*child, error) {
+	e.mu.Lock()
+	pause := e.pause
+	e.mu.Unlock()
+	if pause > 0 {
+		t := time.NewTimer(pause)
+		select {
+		case <-t.C:
+		case <-cancel:
+			t.Stop()
+			return nil, ErrServerClosed
+		}
+	}
 	var first []byte
 	if r != nil {
 		if src == nil {
@@ -186,11 +219,24 @@ func (e *forkDispatcher) start(r *Request, j *forkwire.Job, src syscall.Conn) (*
 		}
 		first = j.Encode(true) // waits in the socket until the child reads it
 	}
-	proc, ctl, err := e.s.startChild(e.spawn, "fork", e.local, first, src, syscall.SIGKILL)
+	proc, ctl, err := e.s.startChild(e.spawn, "fork", e.local, first, src, syscall.SIGKILL, e.devNull)
 	if err != nil {
-		return nil, err
+		e.started(false)
+		return nil, fmt.Errorf("%w: %w", ErrChildStart, err)
 	}
 	c := &child{e: e, pid: proc.Pid, proc: proc, ctl: ctl, cur: r, spare: r == nil}
+	if r != nil {
+		c.served = 1
+	}
+	c.late = time.AfterFunc(e.f.startTimeout(), func() {
+		e.mu.Lock()
+		late := !c.ready && !c.dead
+		e.mu.Unlock()
+		if late {
+			c.timedOut.Store(true)
+			proc.Kill()
+		}
+	})
 	e.mu.Lock()
 	e.live[c] = struct{}{}
 	if c.spare {
@@ -201,6 +247,19 @@ func (e *forkDispatcher) start(r *Request, j *forkwire.Job, src syscall.Conn) (*
 	e.children.Add(1)
 	go c.watch()
 	return c, nil
+}
+
+// started notes whether a child started serving, or failed to: the
+// pause before the next start grows from 5ms to 1s while they fail, so
+// that a program that cannot serve is not started in a busy loop.
+func (e *forkDispatcher) started(ok bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if ok {
+		e.pause = 0
+		return
+	}
+	e.pause = sockerr.NextPause(e.pause)
 }
 
 // kickKeeper asks the spare keeper to top the spares up.
@@ -215,7 +274,6 @@ func (e *forkDispatcher) kickKeeper() {
 // and slots are free.
 func (e *forkDispatcher) keepSpares() {
 	defer e.children.Done()
-	var pause time.Duration
 	for {
 		select {
 		case <-e.stop:
@@ -228,16 +286,12 @@ func (e *forkDispatcher) keepSpares() {
 			case <-e.stop:
 				return
 			}
-			if _, err := e.start(nil, nil, nil); err != nil {
+			if _, err := e.start(nil, nil, nil, e.stop); err != nil {
 				<-e.slots
-				pause = sockerr.NextPause(pause)
-				e.s.logger().Error("socketserver: starting a spare child failed; retrying", "err", err, "retry_in", pause)
-				if !e.s.sleep(pause) {
-					return
+				if !errors.Is(err, ErrServerClosed) {
+					e.s.report(nil, err)
 				}
-				continue
 			}
-			pause = 0
 		}
 	}
 }
@@ -248,34 +302,42 @@ func (e *forkDispatcher) spareWanted() bool {
 	return !e.stopping && e.spares < e.f.Spares
 }
 
-// killOnForce sends the children SIGTERM when the server is closed (or a
-// Shutdown passes its deadline), and SIGKILL to those alive after Grace.
-func (e *forkDispatcher) killOnForce() {
+// closeOnForce tells the children to close when the server is closed (or
+// a Shutdown passes its deadline), and sends SIGKILL to those alive after
+// Grace. They are never sent SIGTERM: main's own handling of it belongs
+// to the server's process.
+func (e *forkDispatcher) closeOnForce() {
 	select {
-	case <-e.s.forced:
+	case <-e.forced:
 	case <-e.done:
 		return
 	}
-	e.signalAll(syscall.SIGTERM)
+	for _, c := range e.liveChildren() {
+		c.ctl.Send([]byte{forkwire.MsgClose})
+	}
 	t := time.NewTimer(e.f.grace())
 	defer t.Stop()
 	select {
 	case <-t.C:
-		e.signalAll(syscall.SIGKILL)
+		for _, c := range e.liveChildren() {
+			c.proc.Kill() // by its PID, not yet reaped: never another process
+		}
 	case <-e.done:
 	}
 }
 
-func (e *forkDispatcher) signalAll(sig syscall.Signal) {
+func (e *forkDispatcher) liveChildren() []*child {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	cs := make([]*child, 0, len(e.live))
 	for c := range e.live {
-		c.proc.Signal(sig) // through a pidfd: never another process
+		cs = append(cs, c)
 	}
+	return cs
 }
 
-// wait retires the spares and, unless the mode is a daemon one, waits
-// until every child has exited and been reaped.
+// wait retires the idle children and, unless the mode is a daemon one,
+// waits until every child has exited and been reaped.
 func (e *forkDispatcher) wait() {
 	e.mu.Lock()
 	e.stopping = true
@@ -289,6 +351,7 @@ func (e *forkDispatcher) wait() {
 	finish := func() {
 		e.children.Wait()
 		e.spawn.Stop()
+		unix.Close(e.devNull)
 		close(e.done)
 		if e.held {
 			e.s.unhold()

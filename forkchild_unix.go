@@ -1,13 +1,12 @@
+//go:build unix
+
 package socketserver
 
 import (
-	"errors"
 	"net"
 	"net/netip"
 	"os"
 	"strings"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/socketserver-go/socketserver/internal/forkwire"
 )
@@ -32,6 +31,9 @@ func newForkChildEngine(s *Server, ci *childInfo, t *socket) (engine, error) {
 func (*forkChildEngine) shutdown() {}
 func (*forkChildEngine) close()    {}
 
+// serve says the child is ready, then serves the jobs that come until it
+// has served its share, or the server retires it, closes it or is gone.
+// After each job it sends its counters: the server adds them up.
 func (e *forkChildEngine) serve() error {
 	s, ci := e.s, e.ci
 	e.t.closeSocket()
@@ -42,46 +44,30 @@ func (e *forkChildEngine) serve() error {
 	s.mu.Lock()
 	s.child = ci
 	s.mu.Unlock()
-	buf := make([]byte, s.maxPacketSize()+1024)
-	oob := make([]byte, forkwire.OOBSpace)
+	ci.listen(s)
+	if ci.send([]byte{forkwire.MsgReady}) != nil {
+		os.Exit(0)
+	}
+	counts := newStatsPusher(s, ci, childStatsEvery)
 	for range f.maxRequests() {
-		if ci.send([]byte{forkwire.MsgReady}) != nil {
-			break
+		var j *forkwire.Job
+		select {
+		case j = <-ci.jobs:
+		case <-ci.closing:
 		}
-		n, oobn, flags, _, err := ci.ctl.ReadMsgUnix(buf, oob)
-		if err != nil || n == 0 {
-			break // the server retired this child
+		if j == nil {
+			break // retired, closed, or the server is gone
 		}
-		j, err := decodeJob(buf[:n], oob[:oobn])
-		if err == nil && flags&unix.MSG_TRUNC != 0 {
-			unix.Close(j.FD)
-			err = errors.New("socketserver: job larger than the child's buffer")
-		}
-		if err != nil {
-			s.report(nil, err)
-			os.Exit(1)
-		}
+		counts.start()
 		e.serveJob(j)
-		if ci.send([]byte{forkwire.MsgDone}) != nil {
+		counts.stop()
+		ci.serving.Store(false)
+		if counts.push(forkwire.MsgDone) != nil {
 			break
 		}
 	}
 	os.Exit(0)
 	panic("unreachable")
-}
-
-// decodeJob parses a job and the descriptors that came with it.
-func decodeJob(b, oob []byte) (*forkwire.Job, error) {
-	fds, err := forkwire.ReceivedFDs(oob)
-	if err != nil {
-		return nil, err
-	}
-	j, err := forkwire.DecodeJob(b, fds, func(fd int) { unix.Close(fd) })
-	if err != nil {
-		return nil, err
-	}
-	unix.CloseOnExec(j.FD)
-	return j, nil
 }
 
 // serveJob serves one request handed over by the server.
@@ -113,7 +99,6 @@ func (e *forkChildEngine) serveJob(j *forkwire.Job) {
 			PacketConn: pc,
 			srv:        s,
 		}
-		s.stats.bytesIn.Add(int64(len(j.Packet)))
 	}
 	// The server verified the request, unless it had to leave that to the
 	// child: see forkDispatcher.run.

@@ -538,3 +538,197 @@ func TestPreforkShutdownDrainsWorkers(t *testing.T) {
 	default:
 	}
 }
+
+// A Fork server's Stats include what its children count: the bytes they
+// read and wrote; its own count connections and their durations.
+func TestForkStatsIncludeChildren(t *testing.T) {
+	for _, network := range []string{"tcp", "udp"} {
+		t.Run(network, func(t *testing.T) {
+			fs := startFork(t, "fork", network)
+			for i := range 5 {
+				ask(t, fs.addr, fmt.Sprintf("echo stats%d", i))
+			}
+			// "echo statsN\n" in (12 bytes), "PID STATSN\n" out.
+			servetest.WaitUntil(t, "the children's counts", func() bool {
+				st := fs.Stats()
+				return st.BytesIn == 5*12 && st.BytesOut >= 5*9 && st.Durations.Count() == 5
+			})
+			st := fs.Stats()
+			if st.TotalConns+st.TotalPackets != 5 || st.ActiveConns+st.ActivePackets != 0 || st.Errors != 0 {
+				t.Errorf("Stats = %+v", st)
+			}
+		})
+	}
+}
+
+// A Prefork supervisor's Stats add up its workers', those of a worker
+// that died included.
+func TestPreforkStatsIncludeWorkers(t *testing.T) {
+	fs := startFork(t, "prefork", "tcp")
+	servetest.WaitUntil(t, "two workers run", func() bool { return len(fs.ChildPIDs()) == 2 })
+	pids := map[int]bool{}
+	for i := range 20 {
+		pid, _ := ask(t, fs.addr, fmt.Sprintf("echo w%d", i))
+		pids[pid] = true
+	}
+	servetest.WaitUntil(t, "the workers' counts", func() bool {
+		st := fs.Stats()
+		return st.TotalConns == 20 && st.Durations.Count() == 20 && st.BytesIn == 20*8+10*1
+	})
+	for pid := range pids {
+		syscall.Kill(pid, syscall.SIGKILL)
+		break
+	}
+	if err := <-fs.errs; err == nil {
+		t.Fatal("no report of the killed worker")
+	}
+	servetest.WaitUntil(t, "a worker in its place", func() bool { return len(fs.ChildPIDs()) == 2 })
+	ask(t, fs.addr, "echo after")
+	servetest.WaitUntil(t, "the counts kept", func() bool { return fs.Stats().TotalConns == 21 })
+	if st := fs.Stats(); st.BytesIn < 20*8+10 || st.ActiveConns != 0 {
+		t.Errorf("after a worker died: %+v", st)
+	}
+}
+
+// MaxConnsPerIP holds across all the children of a Fork server, for the
+// client address only the child knows (after WrapConn).
+func TestForkMaxConnsPerIPAcrossChildren(t *testing.T) {
+	fs := startFork(t, "fork-perip", "tcp")
+	hold := func(from string) (net.Conn, *bufio.Reader) {
+		c := servetest.Dial(t, fs.addr)
+		fmt.Fprintf(c, "from %s\nwait\n", from)
+		return c, bufio.NewReader(c)
+	}
+	var held []net.Conn
+	for range 2 {
+		c, r := hold("10.1.2.3")
+		if l, err := r.ReadString('\n'); err != nil || !strings.HasSuffix(l, "started\n") {
+			t.Fatalf("connection from 10.1.2.3: %q, %v", l, err)
+		}
+		held = append(held, c)
+	}
+	c, r := hold("10.1.2.3")
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if l, err := r.ReadString('\n'); err == nil {
+		t.Errorf("a third connection from 10.1.2.3 was served: %q", l)
+	}
+	if st := fs.Stats(); st.OverIPLimit != 1 {
+		t.Errorf("OverIPLimit = %d, want 1", st.OverIPLimit)
+	}
+	other, r := hold("10.9.9.9")
+	if l, err := r.ReadString('\n'); err != nil || !strings.HasSuffix(l, "started\n") {
+		t.Errorf("another address: %q, %v", l, err)
+	}
+	other.Close()
+	// A slot is freed with its connection's end.
+	held[0].Close()
+	servetest.WaitUntil(t, "the slot freed", func() bool { return fs.Stats().ActiveConns == 1 })
+	again, r := hold("10.1.2.3")
+	defer again.Close()
+	if l, err := r.ReadString('\n'); err != nil || !strings.HasSuffix(l, "started\n") {
+		t.Errorf("after one ended: %q, %v", l, err)
+	}
+	held[1].Close()
+}
+
+// Children that fail before they serve are reported, with the reason,
+// and restarted only after a growing pause: no busy loop.
+func TestForkChildrenFailingToStart(t *testing.T) {
+	fs := startFork(t, "fork-broken", "tcp")
+	start := time.Now()
+	var reported int
+	for time.Since(start) < 2*time.Second {
+		select {
+		case err := <-fs.errs:
+			var ce *socketserver.ChildError
+			if !errors.As(err, &ce) || !errors.Is(err, socketserver.ErrChildStart) || ce.State == nil || ce.State.ExitCode() != 3 ||
+				!strings.Contains(err.Error(), "before it was ready") {
+				t.Fatalf("reported %v", err)
+			}
+			reported++
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	// Pauses of 5ms, 10ms, … 1s: a dozen failures in 2s, not hundreds.
+	if reported < 3 || reported > 30 {
+		t.Errorf("%d failed starts reported in 2s", reported)
+	}
+}
+
+// A child that never gets to its Server is killed after StartTimeout and
+// reported; so is a worker.
+func TestChildStartTimeout(t *testing.T) {
+	for _, mode := range []string{"fork-stuck", "prefork-stuck"} {
+		t.Run(mode, func(t *testing.T) {
+			fs := startFork(t, mode, "tcp")
+			if mode == "fork-stuck" {
+				c := servetest.Dial(t, fs.addr)
+				defer c.Close()
+				fmt.Fprintf(c, "echo never\n")
+			}
+			select {
+			case err := <-fs.errs:
+				var ce *socketserver.ChildError
+				if !errors.As(err, &ce) || !errors.Is(err, socketserver.ErrChildStart) || !strings.Contains(err.Error(), "not ready within 300ms") {
+					t.Fatalf("reported %v", err)
+				}
+				if sig, ok := ce.Signaled(); !ok || sig != syscall.SIGKILL {
+					t.Errorf("%v: not killed", err)
+				}
+			case <-time.After(30 * time.Second):
+				t.Fatal("nothing reported")
+			}
+		})
+	}
+}
+
+// In a child, ChildAddr names the Server to build: the server's Network
+// and Addr fields.
+func TestChildAddr(t *testing.T) {
+	if _, _, ok := socketserver.ChildAddr(); ok {
+		t.Error("ChildAddr in the test process")
+	}
+	for _, mode := range []string{"fork", "prefork"} {
+		t.Run(mode, func(t *testing.T) {
+			fs := startFork(t, mode, "unix")
+			_, text := ask(t, fs.addr, "whose")
+			if want := "unix " + fs.Addr + " true"; text != want {
+				t.Errorf("%q, want %q", text, want)
+			}
+		})
+	}
+}
+
+// The server stops its children and workers over their control sockets:
+// main's own SIGTERM handler never runs in them. Shutdown with a handler
+// that spins holds until its deadline.
+func TestStopNeverSignalsChildren(t *testing.T) {
+	for _, mode := range []string{"fork", "prefork"} {
+		t.Run(mode, func(t *testing.T) {
+			marks := t.TempDir()
+			t.Setenv(forkMarkEnv, marks)
+			fs := startFork(t, mode, "tcp")
+			for range 4 {
+				ask(t, fs.addr, "echo x")
+			}
+			spinning := servetest.Dial(t, fs.addr)
+			defer spinning.Close()
+			fmt.Fprintf(spinning, "spin\n")
+			if _, text := askOn(t, spinning, ""); text != "started" {
+				t.Fatalf("spin: %q", text)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+			defer cancel()
+			if err := fs.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
+				t.Errorf("Shutdown with a spinning handler = %v, want DeadlineExceeded", err)
+			}
+			if err := <-fs.served; !errors.Is(err, socketserver.ErrServerClosed) {
+				t.Errorf("serve = %v", err)
+			}
+			fs.served = closedErr()
+			if ents, _ := os.ReadDir(marks); len(ents) > 0 {
+				t.Errorf("%d children ran main's SIGTERM handler", len(ents))
+			}
+		})
+	}
+}

@@ -1,3 +1,5 @@
+//go:build unix
+
 package socketserver
 
 import (
@@ -11,10 +13,10 @@ import (
 )
 
 // A workerEngine is Prefork mode in a worker process: it serves the
-// socket the supervisor handed down, in the workers' mode, until SIGTERM
-// (a graceful Shutdown), SIGINT (Close) or the supervisor's death, then
-// ends the process. A Server of the worker that is not the one to serve
-// with waits, serving nothing, until the process ends.
+// socket the supervisor handed down, in the workers' mode, until the
+// supervisor says to shut down or close, or dies; then it ends the
+// process. A Server of the worker that is not the one to serve with
+// waits, serving nothing, until the process ends.
 type workerEngine struct {
 	s     *Server
 	ci    *childInfo
@@ -66,6 +68,8 @@ func (e *workerEngine) close() {
 	}
 }
 
+// serve serves until the supervisor's order or end (see childInfo.read),
+// sending the worker's counters as they change and once more at the end.
 func (e *workerEngine) serve() error {
 	s, ci := e.s, e.ci
 	if e.inner == nil {
@@ -75,7 +79,8 @@ func (e *workerEngine) serve() error {
 	if e.t != e.sock {
 		e.t.closeSocket()
 	}
-	// The supervisor signals a worker only once it said it is ready.
+	// SIGTERM or SIGINT sent to the worker itself (the supervisor sends
+	// none) shuts it down, or closes it.
 	signals := make(chan os.Signal, 2)
 	signal.Notify(signals, syscall.SIGTERM, syscall.SIGINT)
 	go func() {
@@ -87,12 +92,13 @@ func (e *workerEngine) serve() error {
 			}
 		}
 	}()
-	go func() {
-		ci.ctl.Read(make([]byte, 1)) // returns when the supervisor is gone
-		s.Shutdown(context.Background())
-	}()
+	ci.listen(s)
+	counts := newStatsPusher(s, ci, workerStatsEvery)
+	counts.start()
 	ci.send([]byte{forkwire.MsgReady})
 	err := e.inner.serve()
+	counts.stop()
+	counts.push(forkwire.MsgStats)
 	if !errors.Is(err, ErrServerClosed) {
 		s.logger().Error("socketserver: worker failed", "err", err)
 		os.Exit(1)
