@@ -90,6 +90,9 @@ func (l *eventLoop) closeNow(c *EventConn, err error) {
 	unix.Close(ci.fdInt())
 	l.conns[ci.fd] = nil
 	l.nconns.Add(-1)
+	if r := ci.rare; r != nil && r.req != nil {
+		r.req.observeEnd()
+	}
 	l.s.stats.activeConns.Add(-1)
 	if ci.counted {
 		ip, _ := addrIP(c.remote)

@@ -24,12 +24,7 @@ func (l *eventLoop) readPackets() {
 		if err != nil {
 			switch err {
 			case unix.EAGAIN:
-				if l.drained {
-					// Shutdown: what was queued is served; let go of
-					// the socket (Go functions may still reply on it).
-					l.p.Remove(l.pfd)
-					l.pfd = -1
-				}
+				l.releaseDrained()
 			case unix.EINTR:
 				continue
 			default:
@@ -47,6 +42,22 @@ func (l *eventLoop) readPackets() {
 		}
 		l.bytesIn += int64(n)
 		l.servePacket(l.buf[:n], remote)
+	}
+	if l.drained && l.pfd >= 0 {
+		// A full batch: if it took the last datagram queued, no event
+		// will say so, and the socket would be held to the deadline.
+		if _, err := rawio.RecvFrom(l.pfd, l.buf[:1], unix.MSG_PEEK, &l.rsa); err == unix.EAGAIN {
+			l.releaseDrained()
+		}
+	}
+}
+
+// releaseDrained lets go of the datagram socket once Shutdown began and
+// what was queued is served (Go functions may still reply on it).
+func (l *eventLoop) releaseDrained() {
+	if l.drained {
+		l.p.Remove(l.pfd)
+		l.pfd = -1
 	}
 }
 

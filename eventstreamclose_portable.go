@@ -87,6 +87,9 @@ func (st *eventStream) closeNow(err error) {
 		st.pipe.Close()
 	}
 	st.conn.Close()
+	if st.req != nil {
+		st.req.observeEnd()
+	}
 	s.stats.activeConns.Add(-1)
 	if st.counted {
 		ip, _ := addrIP(c.remote)

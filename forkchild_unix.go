@@ -103,7 +103,9 @@ func (e *forkChildEngine) serveJob(j *forkwire.Job) {
 	// The server verified the request, unless it had to leave that to the
 	// child: see forkDispatcher.run.
 	r.checked = s.WrapConn == nil
-	if !s.admit(r) {
+	// Handed over, it is served even if the server's Shutdown began (and
+	// told this child so) while it was on its way.
+	if !s.admitReceived(r) {
 		if r.Conn != nil {
 			r.Conn.Close()
 		}

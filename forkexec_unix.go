@@ -336,8 +336,9 @@ func (e *forkDispatcher) liveChildren() []*child {
 	return cs
 }
 
-// wait retires the idle children and, unless the mode is a daemon one,
-// waits until every child has exited and been reaped.
+// wait retires the idle children, tells the busy ones that the server
+// shuts down and, unless the mode is a daemon one, waits until every
+// child has exited and been reaped.
 func (e *forkDispatcher) wait() {
 	e.mu.Lock()
 	e.stopping = true
@@ -345,8 +346,18 @@ func (e *forkDispatcher) wait() {
 	e.idle = nil
 	e.mu.Unlock()
 	close(e.stop)
+	retired := make(map[*child]bool, len(idle))
 	for _, c := range idle {
 		c.retire()
+		retired[c] = true
+	}
+	// The busy ones learn that the server shuts down, as its own
+	// handlers do: a handler waiting for its connection's next request
+	// reads io.EOF, and the child exits once its request is done.
+	for _, c := range e.liveChildren() {
+		if !retired[c] {
+			c.ctl.Send([]byte{forkwire.MsgQuit})
+		}
 	}
 	finish := func() {
 		e.children.Wait()

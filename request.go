@@ -148,12 +148,20 @@ func (r *Request) setState(st ConnState) {
 	case StateActive:
 		r.activeAt = time.Now()
 	case StateClosed:
-		if !r.activeAt.IsZero() {
-			r.srv.stats.observe(time.Since(r.activeAt))
-		}
+		r.observeEnd()
 	}
 	if h := r.srv.ConnState; h != nil {
 		h(r, st)
+	}
+}
+
+// observeEnd records the request's duration in the server's Stats, once.
+// It is called before the request stops being counted as active, so that
+// a request no longer active has its duration counted.
+func (r *Request) observeEnd() {
+	if !r.activeAt.IsZero() {
+		r.srv.stats.observe(time.Since(r.activeAt))
+		r.activeAt = time.Time{}
 	}
 }
 

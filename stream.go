@@ -62,6 +62,7 @@ func (s *Server) prepareIO(r *Request) {
 
 // endRequest releases what the request held and closes its connection.
 func (s *Server) endRequest(r *Request) {
+	r.observeEnd()
 	if r.Conn != nil {
 		s.closeConn(r)
 		s.releaseAddr(r)

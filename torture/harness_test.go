@@ -96,12 +96,7 @@ func printTable() {
 // Such a row is reported with its reason instead of failing the run; a
 // run in which a gap that shows every time passes fails, so that its
 // entry is removed.
-var knownGaps = map[string]gap{
-	"idle/fork": {why: "Fork children are not told that Shutdown began: a child's idle connection is held until the deadline"},
-	"udp-stopped/event": {why: "a draining Event loop reads its datagram socket in batches of 64 and waits for the next batch on the poller: " +
-		"if a batch ends with the queue empty (256 queued here at five times the counts), no event comes and Shutdown runs to its deadline",
-		sometimes: true},
-}
+var knownGaps = map[string]gap{}
 
 // A gap is a known failure of one row.
 type gap struct {
