@@ -78,47 +78,76 @@ func (l *loop) acceptLoop() error {
 	}
 }
 
-// readLoop is ServePacket's body: read, admit, dispatch.
+// readLoop is ServePacket's body: read, admit, dispatch. A dispatcher
+// that reads the socket itself (a packetReader: Goroutine mode) takes it
+// over.
 func (l *loop) readLoop() error {
+	if pr, ok := l.d.(packetReader); ok {
+		return pr.readPackets(l)
+	}
+	var rs readState
+	var own []byte
+	if _, inline := l.d.(syncDispatcher); inline {
+		// Each request is done before the next read: one buffer serves.
+		own = make([]byte, l.s.maxPacketSize()+1)
+	}
+	for {
+		r, err := l.next(&rs, own)
+		if err != nil {
+			return err
+		}
+		l.d.run(r)
+	}
+}
+
+// A readState is what a datagram socket's reader keeps between reads.
+type readState struct {
+	pause    time.Duration // back-off after a failed read
+	draining bool          // Shutdown began: serve what is queued, then end
+}
+
+// next reads and admits the next datagram: a request in the StateNew
+// state, or the error that ends serving (ErrServerClosed once the server
+// or the socket was stopped, and what the kernel had queued is served).
+// It reads into own, if not nil (see readRequestInto).
+func (l *loop) next(rs *readState, own []byte) (*Request, error) {
 	s, pc := l.s, l.t.pc
 	local := pc.LocalAddr()
-	var pause time.Duration
-	draining := false
 	for {
-		if draining {
+		if rs.draining {
 			// Shutdown: serve the datagrams the kernel has queued, until
 			// none is. (The deadline is a safety net: another process
 			// sharing the socket may take the one seen.)
 			if queued, ok := sockopt.DatagramQueued(pc); ok && !queued {
-				return ErrServerClosed
+				return nil, ErrServerClosed
 			}
 			pc.SetReadDeadline(time.Now().Add(drainPoll))
 		}
-		r, err := s.readRequest(pc, local, l.d.daemon())
+		r, err := s.readRequestInto(pc, local, l.d.daemon(), own)
 		if err != nil {
 			if l.t.stopped.Load() && isTimeout(err) && s.state.Load() == serverShutdown {
-				if draining {
-					return ErrServerClosed
+				if rs.draining {
+					return nil, ErrServerClosed
 				}
-				draining = true
+				rs.draining = true
 				continue
 			}
-			if err := s.afterFailure("read", local, err, l.t.stopped.Load(), &pause); err != nil {
-				return err
+			if err := s.afterFailure("read", local, err, l.t.stopped.Load(), &rs.pause); err != nil {
+				return nil, err
 			}
 			continue
 		}
-		pause = 0
+		rs.pause = 0
 		if r == nil {
 			continue // dropped and reported
 		}
 		if !s.admitReceived(r) {
 			s.pools.putPacket(r.pbuf)
 			s.stats.unserved.Add(1)
-			return ErrServerClosed
+			return nil, ErrServerClosed
 		}
 		r.setState(StateNew)
-		l.d.run(r)
+		return r, nil
 	}
 }
 

@@ -70,8 +70,14 @@ func serviceNames() []string {
 
 // serveEcho echoes with a plain read/write loop. (io.Copy would do, but
 // its path through bufio.Reader.WriteTo is deep enough to double the
-// stack of every goroutine blocked on an idle connection, 2 KiB to 4.)
+// stack of every goroutine blocked on an idle connection, 2 KiB to 4.) A
+// datagram is echoed whole, with no buffer of its own: one per datagram
+// would cost more than the rest of serving it.
 func serveEcho(r *socketserver.Request) error {
+	if r.Datagram() {
+		_, err := r.Writer.Write(r.Packet)
+		return err
+	}
 	buf := make([]byte, 4096)
 	for {
 		n, err := r.Reader.Read(buf)
