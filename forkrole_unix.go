@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 	"sync/atomic"
 
 	"golang.org/x/sys/unix"
@@ -170,7 +171,7 @@ func (ci *childInfo) read(s *Server) {
 				os.Exit(3) // the server died: as its parent-death signal does on Linux
 			}
 			if ci.role == "prefork" {
-				go s.Shutdown(context.Background())
+				go abandoned(s)
 			}
 			return
 		}
@@ -193,6 +194,27 @@ func (ci *childInfo) read(s *Server) {
 			go s.Close()
 		}
 	}
+}
+
+// abandoned ends a Prefork worker whose supervisor is gone, which can no
+// longer stop it: a graceful Shutdown within the mode's Grace, then Close,
+// then, if handlers still run after another Grace, the end of the process.
+// (A worker's serve ends the process as soon as its Server is done.)
+func abandoned(s *Server) {
+	grace := Prefork{}.grace()
+	if p, ok := s.mode().(Prefork); ok {
+		grace = p.grace()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	if s.Shutdown(ctx) == nil {
+		return
+	}
+	s.Close()
+	time.AfterFunc(grace, func() {
+		s.logger().Error("socketserver: worker's supervisor is gone, and its handlers do not return; exiting", "grace", grace)
+		os.Exit(1)
+	})
 }
 
 // end marks the server's order to close, or its end.

@@ -248,7 +248,7 @@ func TestDatagramsQueuedAtShutdown(t *testing.T) {
 		r := result{scenario: "udp-stopped", mode: mode, tried: n, survived: got, lost: lost,
 			note: fmt.Sprintf("%d dropped by the kernel (server %d, client %d), %d counted unserved", serverDrops+clientDrops, serverDrops, clientDrops, unserved)}
 		if mode == "prefork" {
-			r.note += " (by the supervisor: the workers keep their own counts)"
+			r.note += " (the workers' counters reach the supervisor every 200ms: how many were queued is not known)"
 		} else {
 			r.note += fmt.Sprintf("; about %d still queued when the shutdown began", queued-serverDrops)
 		}

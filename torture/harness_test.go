@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"flag"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -151,6 +152,9 @@ func startServer(t *testing.T, cfg serverConfig) *target {
 	env, _ := json.Marshal(cfg)
 	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), serverEnv+"="+string(env))
+	// Its children must not outlive it (they share its output): Wait
+	// says so, rather than waiting for them.
+	cmd.WaitDelay = 10 * time.Second
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -221,6 +225,18 @@ func (tg *target) state(t *testing.T) debugState {
 	var st debugState
 	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
 		t.Fatalf("debug endpoint: %v", err)
+	}
+	return st
+}
+
+// stateWhen asks the server for its debug state until ok accepts it, for
+// up to 10 seconds (Prefork's workers send their counters to the
+// supervisor every 200ms), and returns the last one.
+func (tg *target) stateWhen(t *testing.T, ok func(debugState) bool) debugState {
+	t.Helper()
+	st := tg.state(t)
+	for deadline := time.Now().Add(10 * time.Second); !ok(st) && time.Now().Before(deadline); st = tg.state(t) {
+		time.Sleep(20 * time.Millisecond)
 	}
 	return st
 }
@@ -299,7 +315,9 @@ func (tg *target) stop(t *testing.T) string {
 	t.Helper()
 	tg.cmd.Process.Signal(syscall.SIGTERM)
 	line := tg.expect(t, "shutdown", tg.cfg.ShutdownTimeout+10*time.Second)
-	tg.cmd.Wait()
+	if err := tg.cmd.Wait(); errors.Is(err, exec.ErrWaitDelay) {
+		t.Errorf("processes the server started still hold its output %v after it exited", tg.cmd.WaitDelay)
+	}
 	return line
 }
 
