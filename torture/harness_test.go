@@ -5,8 +5,8 @@ package torture
 import (
 	"bufio"
 	"encoding/json"
-	"flag"
 	"errors"
+	"flag"
 	"fmt"
 	"net"
 	"net/http"
