@@ -24,6 +24,18 @@ type scenario struct {
 	persistent bool // holds many connections open
 	idle       int  // > 0: an idle-memory scenario holding this many
 	forking    bool // for the servers that start a process per connection
+	program    bool // for the servers that run a program per connection (superservers)
+	// peers are the two contenders the table compares every row with:
+	// go-net and gnet unless set.
+	peers [2]string
+}
+
+// refs returns the two contenders sc's table compares every row with.
+func (sc scenario) refs() (string, string) {
+	if sc.peers[0] != "" {
+		return sc.peers[0], sc.peers[1]
+	}
+	return "go-net", "gnet"
 }
 
 // A measurement is one server's figures for one round of a scenario.

@@ -191,7 +191,8 @@ func loadMarkdown(bn *bench, sc scenario, contenders []server, results map[strin
 		}
 		return b.String()
 	}
-	fmt.Fprintf(&b, "| server | requests/s | p50 µs | p99 µs | CPU ms / 1,000 req | peak memory MiB | req/s vs go-net / gnet | CPU vs go-net / gnet | errors |\n")
+	ref1, ref2 := sc.refs()
+	fmt.Fprintf(&b, "| server | requests/s | p50 µs | p99 µs | CPU ms / 1,000 req | peak memory MiB | req/s vs %s / %s | CPU vs %s / %s | errors |\n", ref1, ref2, ref1, ref2)
 	fmt.Fprintf(&b, "|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	kernel := map[string]int64{}
 	for _, srv := range contenders {
@@ -210,8 +211,8 @@ func loadMarkdown(bn *bench, sc scenario, contenders []server, results map[strin
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s / %s | %s / %s | %d |\n", srv.name,
 			spreadOf(ms, throughput), num(spreadOf(ms, p50).med), num(spreadOf(ms, p99).med), spreadOf(ms, cpu),
 			num(spreadOf(ms, peakMiB).med),
-			ratio(tp, bn.median(sc.key, "go-net", throughput)), ratio(tp, bn.median(sc.key, "gnet", throughput)),
-			ratio(c, bn.median(sc.key, "go-net", cpu)), ratio(c, bn.median(sc.key, "gnet", cpu)), errs)
+			ratio(tp, bn.median(sc.key, ref1, throughput)), ratio(tp, bn.median(sc.key, ref2, throughput)),
+			ratio(c, bn.median(sc.key, ref1, cpu)), ratio(c, bn.median(sc.key, ref2, cpu)), errs)
 	}
 	fmt.Fprintln(&b)
 	if note := counterNote(kernel); note != "" {

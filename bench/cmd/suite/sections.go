@@ -73,6 +73,8 @@ var scenarios = []scenario{
 		load: []string{"-c", "8", "-size", "64"}},
 	{key: "fork-latency", title: "A process per connection: churn at 40 connections/s, 4 clients", network: "tcp", conns: 4, forking: true,
 		load: []string{"-mode", "churn", "-c", "4", "-rate", "40", "-size", "64"}},
+	{key: "superserver", title: "A program per connection (cat): churn, 8 clients, 64 B", network: "tcp", conns: 8, program: true,
+		peers: [2]string{"tcpserver", "socat"}, load: []string{"-mode", "churn", "-c", "8", "-size", "64"}},
 	{key: "idle-10k", title: "Idle memory, 10,000 connections", network: "tcp", conns: 10000, idle: 10000, persistent: true},
 	{key: "idle-18k", title: "Idle memory, 18,000 connections", network: "tcp", conns: 18000, idle: 18000, persistent: true},
 }
@@ -85,6 +87,9 @@ var quickScenarios = []scenario{
 
 // takes reports whether srv takes part in sc.
 func (sc scenario) takes(srv server) bool {
+	if sc.program || srv.program {
+		return sc.program && srv.program // superservers run their own scenario only
+	}
 	if sc.forking != srv.forking && (sc.forking || sc.key != "churn") {
 		return false // forking servers run the churn scenarios only
 	}

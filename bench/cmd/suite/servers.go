@@ -27,6 +27,9 @@ type server struct {
 	// forking marks the servers that start a process per connection: the
 	// scenarios about that cost are theirs alone.
 	forking bool
+	// program marks the superservers, which run a program (cat) per
+	// connection: they take the superserver scenario only.
+	program bool
 }
 
 func sockserve(mode string, extra ...string) func(bin, network string, port, conns int) []string {
@@ -89,6 +92,16 @@ var servers = []server{
 	}},
 	{name: "python/udp", needs: []string{"python3"}, udp: true, command: func(bin, _ string, port, _ int) []string {
 		return []string{"python3", filepath.Join(bin, "pyecho.py"), "udp", strconv.Itoa(port)}
+	}},
+	// Superservers: a program per connection, here cat, which echoes.
+	{name: "socketserver/superserver", program: true, command: func(bin, _ string, port, _ int) []string {
+		return []string{filepath.Join(bin, "sockserve"), "-listen", fmt.Sprintf("tcp://127.0.0.1:%d", port), "--", "cat"}
+	}},
+	{name: "tcpserver", needs: []string{"tcpserver", "cat"}, program: true, command: func(_, _ string, port, _ int) []string {
+		return []string{"tcpserver", "-q", "127.0.0.1", strconv.Itoa(port), "cat"}
+	}},
+	{name: "socat", needs: []string{"socat", "cat"}, program: true, command: func(_, _ string, port, _ int) []string {
+		return []string{"socat", fmt.Sprintf("TCP-LISTEN:%d,bind=127.0.0.1,reuseaddr,fork", port), "EXEC:cat"}
 	}},
 	{name: "c-epoll", needs: []string{"gcc"}, udp: true, persistent: true, command: func(bin, network string, port, _ int) []string {
 		return []string{filepath.Join(bin, "cecho"), network, strconv.Itoa(port)}
