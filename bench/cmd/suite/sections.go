@@ -19,7 +19,7 @@ import (
 //     of servers, appended in sections as loadSection(sc, list): e.g. a
 //     superserver section, churn against forking servers such as
 //     {name: "tcpserver", needs: []string{"tcpserver"}, forking: true,
-//     command: …"tcpserver", "-q", "127.0.0.1", port, "cat"…}.
+//     command: …"tcpserver", "-HRl0", "127.0.0.1", port, "cat"…}.
 //   - A load of another tool is a section with a run function of its own,
 //     measuring one round of one contender inside b.interleave, as
 //     redisSection is for redis-benchmark (an rsyslog section would send

@@ -93,15 +93,20 @@ var servers = []server{
 	{name: "python/udp", needs: []string{"python3"}, udp: true, command: func(bin, _ string, port, _ int) []string {
 		return []string{"python3", filepath.Join(bin, "pyecho.py"), "udp", strconv.Itoa(port)}
 	}},
-	// Superservers: a program per connection, here cat, which echoes.
+	// Superservers: a program per connection, here cat, which echoes; at
+	// most 40 at once, tcpserver's default, and no DNS or ident lookups.
+	// (As cmd/sockserve's BenchmarkSuperserver runs them.)
 	{name: "socketserver/superserver", program: true, command: func(bin, _ string, port, _ int) []string {
-		return []string{filepath.Join(bin, "sockserve"), "-listen", fmt.Sprintf("tcp://127.0.0.1:%d", port), "--", "cat"}
+		return []string{filepath.Join(bin, "sockserve"), "-listen", fmt.Sprintf("tcp://127.0.0.1:%d", port), "-max-children", "40", "--", "/bin/cat"}
 	}},
-	{name: "tcpserver", needs: []string{"tcpserver", "cat"}, program: true, command: func(_, _ string, port, _ int) []string {
-		return []string{"tcpserver", "-q", "127.0.0.1", strconv.Itoa(port), "cat"}
+	{name: "tcpserver", needs: []string{"tcpserver"}, program: true, command: func(_, _ string, port, _ int) []string {
+		return []string{"tcpserver", "-HRl0", "-c", "40", "127.0.0.1", strconv.Itoa(port), "/bin/cat"}
 	}},
-	{name: "socat", needs: []string{"socat", "cat"}, program: true, command: func(_, _ string, port, _ int) []string {
-		return []string{"socat", fmt.Sprintf("TCP-LISTEN:%d,bind=127.0.0.1,reuseaddr,fork", port), "EXEC:cat"}
+	{name: "socat", needs: []string{"socat"}, program: true, command: func(_, _ string, port, _ int) []string {
+		return []string{"socat", fmt.Sprintf("TCP-LISTEN:%d,bind=127.0.0.1,reuseaddr,fork,max-children=40,backlog=128", port), "EXEC:/bin/cat"}
+	}},
+	{name: "ncat", needs: []string{"ncat"}, program: true, command: func(_, _ string, port, _ int) []string {
+		return []string{"ncat", "-lk", "--max-conns", "40", "--exec", "/bin/cat", "127.0.0.1", strconv.Itoa(port)}
 	}},
 	{name: "c-epoll", needs: []string{"gcc"}, udp: true, persistent: true, command: func(bin, network string, port, _ int) []string {
 		return []string{filepath.Join(bin, "cecho"), network, strconv.Itoa(port)}
