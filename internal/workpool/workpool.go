@@ -54,12 +54,20 @@ func (p *Pool[T]) start() {
 		return
 	}
 	p.ch = make(chan T, p.queue)
+	p.wg.Add(p.workers)
 	for range p.workers {
-		p.wg.Go(func() {
-			for v := range p.ch {
-				p.serve(v)
-			}
-		})
+		go p.work(p.ch)
+	}
+}
+
+// work is a worker: it serves values until ch is closed. A frame of its
+// own (not WaitGroup.Go's two around a closure) keeps what a worker adds
+// under serve small: Pool mode's handler blocked in a read stays within a
+// 2 KiB stack.
+func (p *Pool[T]) work(ch <-chan T) {
+	defer p.wg.Done()
+	for v := range ch {
+		p.serve(v)
 	}
 }
 

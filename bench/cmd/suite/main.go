@@ -99,6 +99,9 @@ func run(quick bool, rounds int, duration time.Duration, only, onlyServers []str
 	if out == "" {
 		out = root
 	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
 	save := func() error { return rep.write(out) }
 	if quick {
 		save = func() error { return nil }

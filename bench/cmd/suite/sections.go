@@ -54,7 +54,11 @@ func sections(quick bool, servers []server) []*section {
 	for _, sc := range list {
 		out = append(out, loadSection(sc, servers))
 	}
-	return append(out, redisSection())
+	out = append(out, redisSection())
+	if !quick {
+		out = append(out, syslogSection())
+	}
+	return out
 }
 
 // scenarios are the loads of the full run.

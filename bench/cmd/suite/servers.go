@@ -155,6 +155,7 @@ func buildSteps(bin string) []buildStep {
 		{dir: "root", args: []string{"go", "build", "-o", out("sockbench"), "./cmd/sockbench"}},
 		{dir: "root", args: []string{"go", "build", "-o", out("respserver"), "./examples/respserver"}},
 		{dir: "bench", args: []string{"go", "build", "-o", out("netecho"), "./servers/netecho"}},
+		{dir: "bench", args: []string{"go", "build", "-o", out("hostile"), "./cmd/hostile"}},
 		{dir: "bench", args: []string{"go", "build", "-o", out("gnetecho"), "./servers/gnetecho"}},
 		{dir: "bench", args: []string{"go", "build", "-o", out("nbioecho"), "./servers/nbioecho"}},
 		{dir: "bench", needs: []string{"gcc"}, args: []string{"gcc", "-O2", "-Wall", "-o", out("cecho"), "servers/cecho/cecho.c"}},
