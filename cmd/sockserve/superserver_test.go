@@ -298,13 +298,26 @@ func TestProgramExitStatus(t *testing.T) {
 			t.Errorf("%s: the client got %q", what, got)
 		}
 	}
-	metrics := adminGet(t, p.admin, "/metrics")
-	for _, want := range []string{`sockserve_program_exits_total{result="failure"} 1`, `sockserve_program_exits_total{result="signal"} 1`,
+	// The last client has its answer before its program has exited and
+	// been counted: the metrics are read until they have it all.
+	wants := []string{`sockserve_program_exits_total{result="failure"} 1`, `sockserve_program_exits_total{result="signal"} 1`,
 		`sockserve_program_exits_total{result="success"} 1`, `socketserver_errors_total{kind="child",server="` + p.urls[0] + `"} 2`,
-		"sockserve_programs_running 0"} {
-		if !strings.Contains(metrics, want) {
-			t.Errorf("no %s in the metrics:\n%s", want, grepLines(metrics, "sockserve_|errors_total"))
+		"sockserve_programs_running 0"}
+	var metrics string
+	var missing []string
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		metrics, missing = adminGet(t, p.admin, "/metrics"), nil
+		for _, want := range wants {
+			if !strings.Contains(metrics, want) {
+				missing = append(missing, want)
+			}
 		}
+		if len(missing) == 0 || time.Now().After(deadline) {
+			break
+		}
+	}
+	for _, want := range missing {
+		t.Errorf("no %s in the metrics:\n%s", want, grepLines(metrics, "sockserve_|errors_total"))
 	}
 	if code := p.stop(t); code != 0 {
 		t.Fatalf("exit %d", code)
@@ -494,7 +507,14 @@ func TestProgramLimits(t *testing.T) {
 	if got, err := io.ReadAll(c); len(got) != 0 || err != nil { // closed by the timeout: EOF, well before the deadline
 		t.Errorf("a silent client got %q, %v", got, err)
 	}
-	metrics := adminGet(t, p.admin, "/metrics")
+	// The client sees its connection close before the program's exit is
+	// counted: the metrics are read until they have it.
+	var metrics string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if metrics = adminGet(t, p.admin, "/metrics"); strings.Contains(metrics, `sockserve_program_exits_total{result="success"} 1`) {
+			break
+		}
+	}
 	if !strings.Contains(metrics, `sockserve_program_exits_total{result="success"} 1`) {
 		t.Errorf("want one program run, for the allowed client:\n%s", grepLines(metrics, "sockserve_"))
 	}
