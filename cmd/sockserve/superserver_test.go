@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -303,22 +304,19 @@ func TestProgramExitStatus(t *testing.T) {
 	wants := []string{`sockserve_program_exits_total{result="failure"} 1`, `sockserve_program_exits_total{result="signal"} 1`,
 		`sockserve_program_exits_total{result="success"} 1`, `socketserver_errors_total{kind="child",server="` + p.urls[0] + `"} 2`,
 		"sockserve_programs_running 0"}
-	var metrics string
-	var missing []string
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		metrics, missing = adminGet(t, p.admin, "/metrics"), nil
-		for _, want := range wants {
-			if !strings.Contains(metrics, want) {
-				missing = append(missing, want)
-			}
+	var metrics, lacks string
+	defer func() {
+		if t.Failed() && lacks != "" {
+			t.Logf("no %s in the metrics:\n%s", lacks, grepLines(metrics, "sockserve_|errors_total"))
 		}
-		if len(missing) == 0 || time.Now().After(deadline) {
-			break
+	}()
+	servetest.WaitUntil(t, "/metrics counts every program's exit", func() bool {
+		metrics, lacks = adminGet(t, p.admin, "/metrics"), ""
+		if i := slices.IndexFunc(wants, func(w string) bool { return !strings.Contains(metrics, w) }); i >= 0 {
+			lacks = wants[i]
 		}
-	}
-	for _, want := range missing {
-		t.Errorf("no %s in the metrics:\n%s", want, grepLines(metrics, "sockserve_|errors_total"))
-	}
+		return lacks == ""
+	})
 	if code := p.stop(t); code != 0 {
 		t.Fatalf("exit %d", code)
 	}
@@ -510,14 +508,15 @@ func TestProgramLimits(t *testing.T) {
 	// The client sees its connection close before the program's exit is
 	// counted: the metrics are read until they have it.
 	var metrics string
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if metrics = adminGet(t, p.admin, "/metrics"); strings.Contains(metrics, `sockserve_program_exits_total{result="success"} 1`) {
-			break
+	defer func() {
+		if t.Failed() {
+			t.Logf("want one program run, for the allowed client:\n%s", grepLines(metrics, "sockserve_"))
 		}
-	}
-	if !strings.Contains(metrics, `sockserve_program_exits_total{result="success"} 1`) {
-		t.Errorf("want one program run, for the allowed client:\n%s", grepLines(metrics, "sockserve_"))
-	}
+	}()
+	servetest.WaitUntil(t, "/metrics counts the allowed client's program", func() bool {
+		metrics = adminGet(t, p.admin, "/metrics")
+		return strings.Contains(metrics, `sockserve_program_exits_total{result="success"} 1`)
+	})
 }
 
 // Bad input is one line on stderr and exit status 2, before anything is
