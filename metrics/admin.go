@@ -4,14 +4,13 @@ import (
 	"io"
 	"net/http"
 	"sync/atomic"
-
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // Admin is the admin endpoint's handler:
 //
-//   - /metrics: the registry's metrics, in Prometheus's format;
+//   - /metrics: the metrics handler's answer: a Registry, or
+//     client_golang's promhttp.HandlerFor for a program whose metrics are
+//     in a client_golang registry;
 //   - /healthz: 200 while the process runs (liveness);
 //   - /readyz: 200 while the servers take requests, 503 from the moment
 //     SetReady(false) is called, which a program does as its shutdown
@@ -24,10 +23,10 @@ type Admin struct {
 	draining atomic.Bool
 }
 
-// NewAdmin returns an admin handler serving g's metrics.
-func NewAdmin(g prometheus.Gatherer) *Admin {
+// NewAdmin returns an admin handler serving metrics at /metrics.
+func NewAdmin(metrics http.Handler) *Admin {
 	a := &Admin{mux: http.NewServeMux()}
-	a.mux.Handle("GET /metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{}))
+	a.mux.Handle("GET /metrics", metrics)
 	a.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
 	a.mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
 		if a.draining.Load() {

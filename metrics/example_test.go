@@ -9,8 +9,6 @@ import (
 	"net/http/httptest"
 	"strings"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/socketserver-go/socketserver"
 	"github.com/socketserver-go/socketserver/metrics"
 )
@@ -18,7 +16,7 @@ import (
 // A server's counters, exported for Prometheus, and the admin endpoint
 // that serves them.
 func ExampleInstrument() {
-	reg := prometheus.NewRegistry()
+	reg := metrics.NewRegistry()
 	srv := &socketserver.Server{
 		Addr: "127.0.0.1:0",
 		Handler: socketserver.HandlerFunc(func(r *socketserver.Request) error {
@@ -64,7 +62,7 @@ func ExampleInstrument() {
 // /readyz turns 503 when a program begins to shut down, so that load
 // balancers stop sending before the servers drain.
 func ExampleAdmin_SetReady() {
-	admin := metrics.NewAdmin(prometheus.NewRegistry())
+	admin := metrics.NewAdmin(metrics.NewRegistry())
 	ready := func() {
 		rec := httptest.NewRecorder()
 		admin.ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))

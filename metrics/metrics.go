@@ -1,13 +1,19 @@
-// Package metrics exports a socketserver.Server's counters to Prometheus
-// and serves an admin endpoint with /metrics, /healthz and /readyz.
+// Package metrics exports socketserver.Server counters in Prometheus's
+// text format and serves an admin endpoint with /metrics, /healthz and
+// /readyz.
 //
-// The Server's own package does not depend on Prometheus: this package
-// reads Server.Stats when scraped (counters and request durations, those
-// of a Fork server's children and a Prefork server's workers included),
-// and classifies errors through the HandleError hook, which it wraps
-// (hooks set before Instrument still run).
+// It writes the format itself and depends on nothing beyond the standard
+// library: in Fork mode every child starts the whole program again, and
+// client_golang's packages cost each one about a millisecond to start. A
+// program that keeps its metrics in a client_golang registry exports a
+// Server there with package metrics/prom instead.
 //
-//	reg := prometheus.NewRegistry()
+// Instrument reads Server.Stats when scraped (counters and request
+// durations, those of a Fork server's children and a Prefork server's
+// workers included), and classifies errors through the HandleError hook,
+// which it wraps (hooks set before Instrument still run).
+//
+//	reg := metrics.NewRegistry()
 //	metrics.Instrument(srv, reg, "echo")
 //	admin := metrics.NewAdmin(reg)
 //	go http.ListenAndServe("127.0.0.1:9100", admin)
@@ -17,23 +23,35 @@
 package metrics
 
 import (
-	"errors"
+	"fmt"
 	"net"
-
-	"github.com/prometheus/client_golang/prometheus"
+	"sync/atomic"
 
 	"github.com/socketserver-go/socketserver"
-	"github.com/socketserver-go/socketserver/tlsconn"
+	"github.com/socketserver-go/socketserver/metrics/internal/family"
 )
 
-// Instrument registers srv's metrics with reg, with a "server" label of
-// name, and installs the hooks that time requests and count errors. Call
-// it before srv serves.
-func Instrument(srv *socketserver.Server, reg prometheus.Registerer, name string) error {
-	c := newCollector(srv, name)
-	if err := reg.Register(c); err != nil {
-		return err
+// An instrumented is a server a Registry reports.
+type instrumented struct {
+	srv    *socketserver.Server
+	name   string
+	errors [len(family.ErrorKinds)]atomic.Uint64
+}
+
+// Instrument adds srv's metrics to reg, with a "server" label of name,
+// and installs the hooks that time requests and count errors. Call it
+// before srv serves. Each server of a registry needs a name of its own.
+func Instrument(srv *socketserver.Server, reg *Registry, name string) error {
+	in := &instrumented{srv: srv, name: name}
+	reg.mu.Lock()
+	for _, other := range reg.servers {
+		if other.name == name {
+			reg.mu.Unlock()
+			return fmt.Errorf("metrics: a server named %q is already instrumented", name)
+		}
 	}
+	reg.servers = append(reg.servers, in)
+	reg.mu.Unlock()
 	if srv.ConnState == nil {
 		// Event mode times the connections it makes a Request for: with
 		// a ConnState hook.
@@ -44,117 +62,60 @@ func Instrument(srv *socketserver.Server, reg prometheus.Registerer, name string
 		next = srv.LogError
 	}
 	srv.HandleError = func(remote net.Addr, err error) {
-		c.errors.WithLabelValues(errorKind(err)).Inc()
+		in.errors[family.ErrorKind(err)].Add(1)
 		next(remote, err)
 	}
 	return nil
 }
 
-// A collector reports one server's metrics.
-type collector struct {
-	srv      *socketserver.Server
-	stats    []statDesc
-	children *prometheus.Desc
-	duration *prometheus.Desc
-	errors   *prometheus.CounterVec
-}
-
-// A statDesc is a metric read from Stats.
-type statDesc struct {
-	desc  *prometheus.Desc
-	kind  prometheus.ValueType
-	value func(socketserver.Stats) float64
-	label string // the "reason" label's value, if any
-}
-
-func newCollector(srv *socketserver.Server, name string) *collector {
-	labels := prometheus.Labels{"server": name}
-	d := func(metric, help string, variable ...string) *prometheus.Desc {
-		return prometheus.NewDesc("socketserver_"+metric, help, variable, labels)
+// writeServers writes the servers' metrics, family by family.
+func writeServers(w *textWriter, servers []*instrumented) {
+	if len(servers) == 0 {
+		return
 	}
-	rejected := d("connections_rejected_total", "Requests refused, by reason.", "reason")
-	c := &collector{
-		srv: srv,
-		stats: []statDesc{
-			{d("connections_active", "Stream connections being served."), prometheus.GaugeValue, func(s socketserver.Stats) float64 { return float64(s.ActiveConns) }, ""},
-			{d("connections_total", "Stream connections accepted."), prometheus.CounterValue, func(s socketserver.Stats) float64 { return float64(s.TotalConns) }, ""},
-			{d("packets_active", "Datagrams being served."), prometheus.GaugeValue, func(s socketserver.Stats) float64 { return float64(s.ActivePackets) }, ""},
-			{d("packets_total", "Datagrams taken as requests."), prometheus.CounterValue, func(s socketserver.Stats) float64 { return float64(s.TotalPackets) }, ""},
-			{rejected, prometheus.CounterValue, func(s socketserver.Stats) float64 { return float64(s.Rejected) }, "verify"},
-			{rejected, prometheus.CounterValue, func(s socketserver.Stats) float64 { return float64(s.OverLimit) }, "max_conns"},
-			{rejected, prometheus.CounterValue, func(s socketserver.Stats) float64 { return float64(s.OverIPLimit) }, "max_conns_per_ip"},
-			{rejected, prometheus.CounterValue, func(s socketserver.Stats) float64 { return float64(s.Truncated) }, "datagram_too_large"},
-			{d("received_bytes_total", "Bytes read from clients."), prometheus.CounterValue, func(s socketserver.Stats) float64 { return float64(s.BytesIn) }, ""},
-			{d("sent_bytes_total", "Bytes written to clients."), prometheus.CounterValue, func(s socketserver.Stats) float64 { return float64(s.BytesOut) }, ""},
-		},
-		children: d("children", "Child processes alive: Fork mode's children, Prefork mode's workers."),
-		duration: d("request_duration_seconds", "Time from a request's start (after VerifyRequest) to its end."),
-		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name:        "socketserver_errors_total",
-			Help:        "Errors reported to HandleError, by kind.",
-			ConstLabels: labels,
-		}, []string{"kind"}),
+	stats := make([]socketserver.Stats, len(servers))
+	for i, in := range servers {
+		stats[i] = in.srv.Stats()
 	}
-	return c
-}
-
-// Describe sends the descriptions of the metrics.
-func (c *collector) Describe(ch chan<- *prometheus.Desc) {
-	seen := map[*prometheus.Desc]bool{}
-	for _, s := range c.stats {
-		if !seen[s.desc] {
-			seen[s.desc] = true
-			ch <- s.desc
+	for i, st := range family.Stats {
+		if i == 0 || family.Stats[i-1].Name != st.Name {
+			w.header(family.Prefix+st.Name, st.Help, kindOf(st.Counter))
+		}
+		for j, in := range servers {
+			if st.Reason != "" {
+				w.sample(family.Prefix+st.Name, st.Value(stats[j]), "reason", st.Reason, family.ServerLabel, in.name)
+			} else {
+				w.sample(family.Prefix+st.Name, st.Value(stats[j]), family.ServerLabel, in.name)
+			}
 		}
 	}
-	ch <- c.children
-	ch <- c.duration
-	c.errors.Describe(ch)
-}
-
-// Collect reads the server's counters.
-func (c *collector) Collect(ch chan<- prometheus.Metric) {
-	st := c.srv.Stats()
-	for _, s := range c.stats {
-		var labels []string
-		if s.label != "" {
-			labels = []string{s.label}
+	w.header(family.Prefix+family.Children, family.ChildrenHelp, "gauge")
+	for _, in := range servers {
+		w.sample(family.Prefix+family.Children, float64(len(in.srv.ChildPIDs())), family.ServerLabel, in.name)
+	}
+	name := family.Prefix + family.Duration
+	w.header(name, family.DurationHelp, "histogram")
+	for j, in := range servers {
+		d := stats[j].Durations
+		bounds, counts := family.Buckets(d)
+		for i, b := range bounds {
+			w.sample(name+"_bucket", float64(counts[i]), family.ServerLabel, in.name, "le", formatFloat(b))
 		}
-		ch <- prometheus.MustNewConstMetric(s.desc, s.kind, s.value(st), labels...)
+		w.sample(name+"_bucket", float64(d.Count()), family.ServerLabel, in.name, "le", "+Inf")
+		w.sample(name+"_sum", d.Sum.Seconds(), family.ServerLabel, in.name)
+		w.sample(name+"_count", float64(d.Count()), family.ServerLabel, in.name)
 	}
-	ch <- prometheus.MustNewConstMetric(c.children, prometheus.GaugeValue, float64(len(c.srv.ChildPIDs())))
-	ch <- durationHistogram(c.duration, st.Durations)
-	c.errors.Collect(ch)
+	w.header(family.Prefix+family.Errors, family.ErrorsHelp, "counter")
+	for _, in := range servers {
+		for k, kind := range family.ErrorKinds {
+			w.sample(family.Prefix+family.Errors, float64(in.errors[k].Load()), "kind", kind, family.ServerLabel, in.name)
+		}
+	}
 }
 
-// durationHistogram is d as a Prometheus histogram, whose buckets count
-// every request up to their bound.
-func durationHistogram(desc *prometheus.Desc, d socketserver.Durations) prometheus.Metric {
-	buckets := make(map[float64]uint64, socketserver.DurationBuckets)
-	var below uint64
-	for i := range socketserver.DurationBuckets {
-		below += uint64(d.Counts[i])
-		buckets[d.Bound(i).Seconds()] = below
+func kindOf(counter bool) string {
+	if counter {
+		return "counter"
 	}
-	return prometheus.MustNewConstHistogram(desc, uint64(d.Count()), d.Sum.Seconds(), buckets)
-}
-
-// errorKind classifies an error for the errors_total metric.
-func errorKind(err error) string {
-	var pe *socketserver.PanicError
-	var ce *socketserver.ChildError
-	var ne net.Error
-	switch {
-	case errors.As(err, &pe):
-		return "panic"
-	case errors.As(err, &ce):
-		return "child"
-	case errors.As(err, &ne) && ne.Timeout(), errors.Is(err, socketserver.ErrIdleTimeout):
-		return "timeout"
-	case errors.Is(err, socketserver.ErrTruncated):
-		return "truncated"
-	case errors.Is(err, tlsconn.ErrHandshake):
-		return "tls_handshake"
-	}
-	return "other"
+	return "gauge"
 }

@@ -6,11 +6,13 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 	"go.uber.org/goleak"
 
 	"github.com/socketserver-go/socketserver"
@@ -48,7 +50,7 @@ func TestInstrumentAndAdmin(t *testing.T) {
 		MaxConnsPerIP: 100,
 		HandleError:   func(_ net.Addr, err error) { logged = append(logged, err) },
 	}
-	reg := prometheus.NewRegistry()
+	reg := metrics.NewRegistry()
 	if err := metrics.Instrument(srv, reg, "echo"); err != nil {
 		t.Fatal(err)
 	}
@@ -67,14 +69,12 @@ func TestInstrumentAndAdmin(t *testing.T) {
 	admin := metrics.NewAdmin(reg)
 	web := httptest.NewServer(admin)
 	defer web.Close()
-	deadline := time.Now().Add(10 * time.Second)
-	var body string
-	for time.Now().Before(deadline) { // the last request's end is counted after its reply
-		_, body = get(t, web.URL+"/metrics")
-		if strings.Contains(body, `socketserver_request_duration_seconds_count{server="echo"} 3`) {
-			break
-		}
-	}
+	// The last request's end is counted after its reply.
+	servetest.WaitUntil(t, "three requests ended", func() bool {
+		st := srv.Stats()
+		return st.Durations.Count() == 3 && st.ActiveConns == 0
+	})
+	_, body := get(t, web.URL+"/metrics")
 	for _, want := range []string{
 		`socketserver_connections_total{server="echo"} 3`,
 		`socketserver_connections_active{server="echo"} 0`,
@@ -102,5 +102,69 @@ func TestInstrumentAndAdmin(t *testing.T) {
 	admin.SetReady(false)
 	if code, _ := get(t, web.URL+"/readyz"); code != 503 {
 		t.Errorf("/readyz = %d while draining, want 503", code)
+	}
+}
+
+// A registry of two servers and metrics of the program's own writes each
+// family once, in a text that Prometheus's own parser reads; a second
+// server or metric of the same name is refused.
+func TestRegistryFormat(t *testing.T) {
+	reg := metrics.NewRegistry()
+	for _, name := range []string{"one", "two"} {
+		srv := &socketserver.Server{Addr: "127.0.0.1:0", Handler: socketserver.HandlerFunc(func(*socketserver.Request) error { return nil })}
+		if err := metrics.Instrument(srv, reg, name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := metrics.Instrument(&socketserver.Server{}, reg, "one"); err == nil {
+		t.Error("a second server named one was instrumented")
+	}
+	exits, err := reg.NewCounterVec("program_exits_total", "Runs by result.", "result")
+	if err != nil {
+		t.Fatal(err)
+	}
+	exits.Inc("success")
+	exits.Inc("success")
+	exits.Inc(`odd "value"`)
+	if err := reg.NewGaugeFunc("programs_running", "Running.\nNow.", func() float64 { return 2 }); err != nil {
+		t.Fatal(err)
+	}
+	if err := reg.NewGaugeFunc("programs_running", "Again.", func() float64 { return 0 }); err == nil {
+		t.Error("a second metric named programs_running was added")
+	}
+	if err := reg.AddProcessMetrics(); err != nil {
+		t.Fatal(err)
+	}
+	var text strings.Builder
+	if _, err := reg.WriteTo(&text); err != nil {
+		t.Fatal(err)
+	}
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := parser.TextToMetricFamilies(strings.NewReader(text.String()))
+	if err != nil {
+		t.Fatalf("Prometheus cannot parse it: %v\n%s", err, text.String())
+	}
+	if n := len(fams["socketserver_connections_total"].GetMetric()); n != 2 {
+		t.Errorf("connections_total has %d samples, want one per server", n)
+	}
+	for _, m := range fams["program_exits_total"].GetMetric() {
+		if v := m.GetLabel()[0].GetValue(); v == "success" && m.GetCounter().GetValue() != 2 || v == `odd "value"` && m.GetCounter().GetValue() != 1 {
+			t.Errorf("program_exits_total{result=%q} = %v", v, m.GetCounter().GetValue())
+		}
+	}
+	if g := fams["programs_running"]; g.GetHelp() != "Running.\nNow." || g.GetMetric()[0].GetGauge().GetValue() != 2 {
+		t.Errorf("programs_running = %v", g)
+	}
+	want := []string{"go_goroutines"}
+	if runtime.GOOS == "linux" {
+		want = append(want, "process_cpu_seconds_total", "process_resident_memory_bytes", "process_open_fds", "process_max_fds")
+	}
+	for _, name := range want {
+		if len(fams[name].GetMetric()) != 1 {
+			t.Errorf("no %s", name)
+		}
+	}
+	if v := fams["process_resident_memory_bytes"].GetMetric(); runtime.GOOS == "linux" && v[0].GetGauge().GetValue() < 1<<20 {
+		t.Errorf("resident memory %v bytes", v[0].GetGauge().GetValue())
 	}
 }

@@ -9,9 +9,6 @@ import (
 	"net/netip"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-
 	"github.com/socketserver-go/socketserver"
 	"github.com/socketserver-go/socketserver/internal/sockurl"
 	"github.com/socketserver-go/socketserver/metrics"
@@ -19,7 +16,7 @@ import (
 
 // An adminServer serves /metrics, /healthz and /readyz (-admin).
 type adminServer struct {
-	reg   *prometheus.Registry
+	reg   *metrics.Registry
 	admin *metrics.Admin
 	http  *http.Server
 	ln    net.Listener
@@ -43,8 +40,11 @@ func newAdmin(url string, timeout time.Duration) (*adminServer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("admin listener: %w", err)
 	}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg := metrics.NewRegistry()
+	if err := reg.AddProcessMetrics(); err != nil {
+		ln.Close()
+		return nil, err
+	}
 	a := &adminServer{reg: reg, admin: metrics.NewAdmin(reg), ln: ln,
 		url: sockurl.String(network, ln.Addr().String())}
 	a.http = &http.Server{
@@ -97,29 +97,27 @@ func (a *adminServer) close() {
 // programStats counts the runs of -admin's program by how they ended:
 // success, failure (a non-zero exit status), signal (killed), stopped (by
 // shutdown's signal) or start_error. The zero value counts nothing.
-type programStats struct{ exits *prometheus.CounterVec }
+type programStats struct{ exits *metrics.CounterVec }
 
 func (p programStats) exit(result string) {
 	if p.exits != nil {
-		p.exits.WithLabelValues(result).Inc()
+		p.exits.Inc(result)
 	}
 }
 
 // instrumentPrograms exports the program's metrics: its runs by how they
 // ended, and how many are running (count).
 func (a *adminServer) instrumentPrograms(count func() int) (programStats, error) {
-	exits := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "sockserve_program_exits_total",
-		Help: "Runs of the program, by how they ended: success, failure (non-zero exit status), signal, stopped (at shutdown), start_error.",
-	}, []string{"result"})
-	running := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "sockserve_programs_running",
-		Help: "Programs running now.",
-	}, func() float64 { return float64(count()) })
-	for _, c := range []prometheus.Collector{exits, running} {
-		if err := a.reg.Register(c); err != nil {
-			return programStats{}, err
-		}
+	exits, err := a.reg.NewCounterVec("sockserve_program_exits_total",
+		"Runs of the program, by how they ended: success, failure (non-zero exit status), signal, stopped (at shutdown), start_error.",
+		"result")
+	if err != nil {
+		return programStats{}, err
+	}
+	err = a.reg.NewGaugeFunc("sockserve_programs_running", "Programs running now.",
+		func() float64 { return float64(count()) })
+	if err != nil {
+		return programStats{}, err
 	}
 	return programStats{exits: exits}, nil
 }
