@@ -132,6 +132,14 @@ func TestRegistryFormat(t *testing.T) {
 	if err := reg.NewGaugeFunc("programs_running", "Again.", func() float64 { return 0 }); err == nil {
 		t.Error("a second metric named programs_running was added")
 	}
+	for _, bad := range []string{"", "9lives", "has space", "__reserved", "socketserver_connections_total"} {
+		if err := reg.NewGaugeFunc(bad, "Bad.", func() float64 { return 0 }); err == nil {
+			t.Errorf("a metric named %q was added", bad)
+		}
+	}
+	if _, err := reg.NewCounterVec("bad_label_total", "Bad.", "le-bound"); err == nil {
+		t.Error("a label named le-bound was accepted")
+	}
 	if err := reg.AddProcessMetrics(); err != nil {
 		t.Fatal(err)
 	}

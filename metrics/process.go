@@ -12,7 +12,8 @@ func (r *Registry) AddProcessMetrics() error {
 	if err != nil {
 		return err
 	}
-	return r.add("process_", func(t *textWriter) {
+	// One entry for the four process_ families, which come and go together.
+	return r.add("process_", "", func(t *textWriter) {
 		p := readProcess()
 		if p.cpu >= 0 {
 			t.header("process_cpu_seconds_total", "Total user and system CPU time spent in seconds.", "counter")

@@ -6,15 +6,17 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
+
+	"github.com/socketserver-go/socketserver/metrics/internal/family"
 )
 
 // A Registry holds the metrics a scrape of /metrics gets: those of the
 // servers instrumented with it, and the program's own, added with
 // NewCounterVec, NewGaugeFunc and AddProcessMetrics. It serves them over
-// HTTP in Prometheus's text format. The zero value is not ready: use
-// NewRegistry.
+// HTTP in Prometheus's text format. The zero value is an empty registry.
 type Registry struct {
 	mu      sync.Mutex
 	servers []*instrumented
@@ -23,20 +25,43 @@ type Registry struct {
 }
 
 // NewRegistry returns an empty registry.
-func NewRegistry() *Registry {
-	return &Registry{names: map[string]bool{}}
-}
+func NewRegistry() *Registry { return new(Registry) }
 
-// add adds a family of the program's own, written by write.
-func (r *Registry) add(name string, write func(*textWriter)) error {
+// add adds a family of the program's own, written by write. Its name,
+// and its label's if not empty, must be valid Prometheus names, not
+// taken, and not of the servers' families.
+func (r *Registry) add(name, label string, write func(*textWriter)) error {
+	switch {
+	case !validName(name, true):
+		return fmt.Errorf("metrics: %q is not a valid metric name", name)
+	case label != "" && !validName(label, false):
+		return fmt.Errorf("metrics: %q is not a valid label name", label)
+	case strings.HasPrefix(name, family.Prefix):
+		return fmt.Errorf("metrics: %s: the %s names are the servers'", name, family.Prefix)
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.names[name] {
 		return fmt.Errorf("metrics: %s is already registered", name)
 	}
+	if r.names == nil {
+		r.names = map[string]bool{}
+	}
 	r.names[name] = true
 	r.others = append(r.others, write)
 	return nil
+}
+
+// validName reports whether s is a valid metric name (colons allowed) or
+// label name.
+func validName(s string, metric bool) bool {
+	for i, c := range s {
+		ok := c == '_' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || i > 0 && '0' <= c && c <= '9' || metric && c == ':'
+		if !ok {
+			return false
+		}
+	}
+	return s != "" && !strings.HasPrefix(s, "__")
 }
 
 // WriteTo writes every metric to w in Prometheus's text format.
@@ -83,7 +108,7 @@ type CounterVec struct {
 // the value of one label.
 func (r *Registry) NewCounterVec(name, help, label string) (*CounterVec, error) {
 	c := &CounterVec{values: map[string]*atomic.Uint64{}}
-	err := r.add(name, func(t *textWriter) {
+	err := r.add(name, label, func(t *textWriter) {
 		t.header(name, help, "counter")
 		c.mu.Lock()
 		order := slices.Clone(c.order)
@@ -117,7 +142,7 @@ func (c *CounterVec) counter(value string) *atomic.Uint64 {
 // NewGaugeFunc adds a gauge named name to r, whose value f reports when
 // scraped.
 func (r *Registry) NewGaugeFunc(name, help string, f func() float64) error {
-	return r.add(name, func(t *textWriter) {
+	return r.add(name, "", func(t *textWriter) {
 		t.header(name, help, "gauge")
 		t.sample(name, f())
 	})
