@@ -75,6 +75,8 @@ var servers = []server{
 	{name: "socketserver/fork", command: forkecho(), forking: true},
 	{name: "socketserver/fork+spares", command: forkecho("-spares", "8"), forking: true},
 	{name: "socketserver/fork+spares+reuse", command: forkecho("-spares", "4", "-requests-per-child", "50"), forking: true},
+	// And sockserve's own fork mode, whose children pay for all of it.
+	{name: "socketserver/sockserve-fork", command: sockserve("fork"), forking: true},
 	{name: "go-net", udp: true, persistent: true, command: func(bin, network string, port, _ int) []string {
 		return []string{filepath.Join(bin, "netecho"), "-network", network, "-addr", fmt.Sprintf("127.0.0.1:%d", port)}
 	}},
