@@ -89,6 +89,13 @@ func (ci *connImpl) handshaking() bool {
 	return p != nil && p.handshaking
 }
 
+// layerStalled reports whether c's reading waits for its layer's
+// handshake to take the input it holds.
+func (ci *connImpl) layerStalled() bool {
+	p := ci.layer()
+	return p != nil && p.handshaking && p.stall()
+}
+
 type connState uint8
 
 const (

@@ -15,7 +15,12 @@ import (
 // after the preamble, and runs its handshake on a goroutine of its own.
 func (l *eventLoop) startLayer(c *EventConn, first []byte) {
 	ci := &c.impl
-	p := &layerPipe{c: c, l: l}
+	// The handshake's input is held to half of MaxInput, at most
+	// layerHold: past that, the loop reads no more until the handshake
+	// takes some, so that a client's first requests, sent before the
+	// handshake is over, wait in the socket (backpressure) rather than
+	// fail MaxInput.
+	p := &layerPipe{c: c, l: l, hold: max(min(l.e.maxInput/2, layerHold), 1)}
 	p.more.L = &p.mu
 	p.in = append(p.in, first...)
 	layer, err := l.callLayer(p)
@@ -76,11 +81,18 @@ func (l *eventLoop) handshakeDone(c *EventConn, err error) {
 		return
 	}
 	p.mu.Lock()
-	p.onLoop = true
+	p.onLoop, p.stalled = true, false
 	p.mu.Unlock()
 	l.open(c)
 	l.readLayer(c)
+	if ci.state == stateOpen {
+		l.setInterest(c) // reading again, if the handshake's input stalled it
+	}
 }
+
+// layerHold bounds the input a layer's handshake is given before it takes
+// it: more than TLS's largest flight (a certificate chain of 256 KiB).
+const layerHold = 512 << 10
 
 // readLayer hands c's handler what its layer makes of the input received
 // so far, while c is open and not paused.

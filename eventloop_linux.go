@@ -75,6 +75,7 @@ const (
 	mailJobDone                   // one of c's Go functions returned
 	mailRawWrite                  // queue data from c's layer's handshake
 	mailHandshake                 // c's layer's handshake ended, with err
+	mailResume                    // c's handshake took the input it stalled on
 )
 
 // The wheel's tick and span: timeouts fire at most 10ms late, and
@@ -308,6 +309,10 @@ func (l *eventLoop) handleMail(m mail) {
 		l.afterCallback(c)
 	case mailHandshake:
 		l.handshakeDone(c, m.err)
+	case mailResume:
+		if ci.state == stateOpen {
+			l.setInterest(c)
+		}
 	}
 }
 

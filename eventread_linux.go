@@ -153,6 +153,8 @@ func (l *eventLoop) read(c *EventConn) bool {
 			}
 			if !p.handshaking {
 				l.readLayer(c)
+			} else if ci.interest&poller.Readable != 0 && p.stall() {
+				l.setInterest(c)
 			}
 			return true
 		}

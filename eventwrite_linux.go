@@ -179,7 +179,7 @@ func (l *eventLoop) flush(c *EventConn) {
 func (l *eventLoop) setInterest(c *EventConn) {
 	ci := &c.impl
 	var want uint32
-	if ci.state == stateLingering || ci.state == stateOpen && !ci.paused && !ci.inEOF && !ci.rawEOF {
+	if ci.state == stateLingering || ci.state == stateOpen && !ci.paused && !ci.inEOF && !ci.rawEOF && !ci.layerStalled() {
 		want |= poller.Readable
 	}
 	if ci.pending() > 0 {

@@ -25,12 +25,14 @@ type layerPipe struct {
 	stopHandshake context.CancelFunc
 	closedWrite   bool
 
-	mu     sync.Mutex
-	in     []byte // received, not yet read; in[off:] is unread
-	off    int
-	eof    bool // the client ended the stream
-	closed bool
-	onLoop bool // the handshake is over: Read never waits, Write queues directly
+	mu      sync.Mutex
+	in      []byte // received, not yet read; in[off:] is unread
+	off     int
+	eof     bool // the client ended the stream
+	closed  bool
+	onLoop  bool // the handshake is over: Read never waits, Write queues directly
+	hold    int  // during the handshake, the loop stops reading with this much unread
+	stalled bool // it has: the handshake's Read tells it to go on once it took half
 }
 
 var _ net.Conn = (*layerPipe)(nil)
@@ -67,9 +69,26 @@ func (p *layerPipe) Read(b []byte) (int, error) {
 				p.in = nil // an idle connection keeps no large buffer
 			}
 		}
+		if p.stalled && !p.onLoop && len(p.in)-p.off <= p.hold/2 {
+			p.stalled = false
+			p.l.post(mail{kind: mailResume, c: p.c}) // fails only once c is closed
+		}
 		return n, nil
 	}
 	return 0, io.EOF
+}
+
+// stall reports whether the loop should stop reading from the socket:
+// the handshake is under way and has not taken what it was given (a
+// client that sends its requests before the handshake is over, or more
+// than any handshake needs). The handshake's Read resumes it.
+func (p *layerPipe) stall() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.onLoop && len(p.in)-p.off >= p.hold {
+		p.stalled = true
+	}
+	return p.stalled
 }
 
 func (p *layerPipe) Write(b []byte) (int, error) {
