@@ -107,6 +107,37 @@ func ratio(a, b float64) string {
 	return fmt.Sprintf("%.2f×", a/b)
 }
 
+// vs is server's figure against ref's in a load section: the median of
+// the rounds' ratios, each round's servers having run side by side, or
+// "–". (A ratio of the two medians would set one round's figure against
+// another's: on a shared machine the rounds drift more than the servers
+// differ.)
+func (b *bench) vs(sc, srv, ref string, f func(measurement) float64) string {
+	return pairedRatio(b.results[sc][srv], b.results[sc][ref], f)
+}
+
+// pairedRatio is the median of f(a[i]) / f(b[i]) over the rounds both
+// ran (a contender that fails sits out the rounds after), as "1.02×".
+func pairedRatio(a, b []measurement, f func(measurement) float64) string {
+	var rs []float64
+	for i := range min(len(a), len(b)) {
+		x, y := f(a[i]), f(b[i])
+		if x == 0 || y == 0 || math.IsNaN(x) || math.IsNaN(y) {
+			continue
+		}
+		rs = append(rs, x/y)
+	}
+	if len(rs) == 0 {
+		return "–"
+	}
+	slices.Sort(rs)
+	med := rs[len(rs)/2]
+	if len(rs)%2 == 0 {
+		med = (rs[len(rs)/2-1] + rs[len(rs)/2]) / 2
+	}
+	return fmt.Sprintf("%.2f×", med)
+}
+
 // median returns the median of a figure of server in a load section, or
 // NaN.
 func (b *bench) median(sc, srv string, f func(measurement) float64) float64 {
@@ -133,7 +164,8 @@ func (r *report) markdown() string {
 		pin = "the server on CPU 0, the load generator (`sockbench`) on CPU 1, with `taskset`; so every server has one core"
 	}
 	fmt.Fprintf(&b, "- Method: each figure is the median of %d rounds (min–max in brackets), the servers interleaved "+
-		"round by round; each load runs %v against a freshly started server; %s. A server's CPU time and memory are "+
+		"round by round; a ratio between two servers is the median of the rounds' ratios, each round's servers "+
+		"having run side by side; each load runs %v against a freshly started server; %s. A server's CPU time and memory are "+
 		"those of its whole process tree (the process started and all its descendants, such as prefork's workers "+
 		"and forked children): CPU from `/proc/PID/stat` of each, reaped children included, so a client-bound run "+
 		"still compares servers by their cost per request; memory as the sum of their proportional set sizes "+
@@ -178,9 +210,8 @@ func loadMarkdown(bn *bench, sc scenario, contenders []server, results map[strin
 			if len(ms) == 0 {
 				continue
 			}
-			kib := bn.median(sc.key, srv.name, idleKiB)
 			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", srv.name, spreadOf(ms, idleKiB), spreadOf(ms, peakMiB),
-				ratio(kib, bn.median(sc.key, "go-net", idleKiB)), ratio(kib, bn.median(sc.key, "gnet", idleKiB)))
+				bn.vs(sc.key, srv.name, "go-net", idleKiB), bn.vs(sc.key, srv.name, "gnet", idleKiB))
 		}
 		fmt.Fprintln(&b)
 		goroutine, event := bn.median(sc.key, "socketserver/goroutine", idleKiB), bn.median(sc.key, "socketserver/event", idleKiB)
@@ -200,7 +231,6 @@ func loadMarkdown(bn *bench, sc scenario, contenders []server, results map[strin
 		if len(ms) == 0 {
 			continue
 		}
-		tp, c := bn.median(sc.key, srv.name, throughput), bn.median(sc.key, srv.name, cpu)
 		var errs int64
 		for _, m := range ms {
 			errs += m.Errors
@@ -211,8 +241,8 @@ func loadMarkdown(bn *bench, sc scenario, contenders []server, results map[strin
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s / %s | %s / %s | %d |\n", srv.name,
 			spreadOf(ms, throughput), num(spreadOf(ms, p50).med), num(spreadOf(ms, p99).med), spreadOf(ms, cpu),
 			num(spreadOf(ms, peakMiB).med),
-			ratio(tp, bn.median(sc.key, ref1, throughput)), ratio(tp, bn.median(sc.key, ref2, throughput)),
-			ratio(c, bn.median(sc.key, ref1, cpu)), ratio(c, bn.median(sc.key, ref2, cpu)), errs)
+			bn.vs(sc.key, srv.name, ref1, throughput), bn.vs(sc.key, srv.name, ref2, throughput),
+			bn.vs(sc.key, srv.name, ref1, cpu), bn.vs(sc.key, srv.name, ref2, cpu), errs)
 	}
 	fmt.Fprintln(&b)
 	if note := counterNote(kernel); note != "" {
@@ -248,14 +278,19 @@ func (r *report) headlines(b *strings.Builder) {
 				}
 			}
 		}
-		tp, c := bn.median(sc.key, best, throughput), bn.median(sc.key, best, cpu)
+		tp := bn.median(sc.key, best, throughput)
 		if math.IsNaN(tp) {
 			continue // none of ours ran
 		}
-		lines = append(lines, fmt.Sprintf("- %s: %s at %s req/s, %s the requests/s of go-net and %s of gnet, at %s and %s their CPU per request; the C floor uses %s of ours.",
-			sc.title, best, num(tp), ratio(tp, bn.median(sc.key, "go-net", throughput)), ratio(tp, bn.median(sc.key, "gnet", throughput)),
-			ratio(c, bn.median(sc.key, "go-net", cpu)), ratio(c, bn.median(sc.key, "gnet", cpu)),
-			ratio(bn.median(sc.key, "c-epoll", cpu), c)))
+		line := fmt.Sprintf("- %s: %s at %s req/s, %s the requests/s of go-net and %s of gnet, at %s and %s their CPU per request; the C floor uses %s of ours.",
+			sc.title, best, num(tp), bn.vs(sc.key, best, "go-net", throughput), bn.vs(sc.key, best, "gnet", throughput),
+			bn.vs(sc.key, best, "go-net", cpu), bn.vs(sc.key, best, "gnet", cpu),
+			bn.vs(sc.key, "c-epoll", best, cpu))
+		if ev := "socketserver/event"; !math.IsNaN(bn.median(sc.key, ev, throughput)) {
+			line += fmt.Sprintf(" Event mode: %s gnet's requests/s at %s its CPU per request, %s the C floor's.",
+				bn.vs(sc.key, ev, "gnet", throughput), bn.vs(sc.key, ev, "gnet", cpu), bn.vs(sc.key, ev, "c-epoll", cpu))
+		}
+		lines = append(lines, line)
 	}
 	if len(lines) == 0 {
 		return

@@ -162,3 +162,27 @@ func TestCounters(t *testing.T) {
 		t.Fatalf("counterNote = %q", got)
 	}
 }
+
+// A ratio between two servers pairs their rounds: a machine that drifts
+// between rounds moves both figures of a round, not the ratio.
+func TestPairedRatio(t *testing.T) {
+	ms := func(v ...float64) []measurement {
+		var out []measurement
+		for _, x := range v {
+			out = append(out, measurement{CPUPer1k: x})
+		}
+		return out
+	}
+	// Round by round ours is 0.83×, 0.91×, 1.11× theirs: 0.91×. The
+	// medians' ratio would say 20/18 = 1.11×.
+	if got := pairedRatio(ms(10, 40, 20), ms(12, 44, 18), cpu); got != "0.91×" {
+		t.Errorf("paired ratio %s, want 0.91×", got)
+	}
+	// A contender that failed after two rounds is compared on those two.
+	if got := pairedRatio(ms(10, 20), ms(20, 40, 1), cpu); got != "0.50×" {
+		t.Errorf("paired ratio %s, want 0.50×", got)
+	}
+	if got := pairedRatio(nil, ms(1), cpu); got != "–" {
+		t.Errorf("with no rounds: %s", got)
+	}
+}
