@@ -80,7 +80,10 @@ type Event struct {
 	// new net.Conn. See EventLayer for what it is given and must do. Its
 	// handshake comes after the Preamble; MaxConnsPerIP, VerifyRequest and
 	// OnOpen come after the handshake. Server.HandshakeTimeout bounds the
-	// handshake.
+	// handshake. While it runs, raw holds at most half of MaxInput (and
+	// 512 KiB) the handshake has not read: past that, the loop reads no
+	// more from the socket until the handshake takes some, so a client's
+	// early requests wait in the kernel.
 	Layer func(raw net.Conn) EventLayer
 
 	// Workers is the number of goroutines that run the functions passed to
