@@ -24,7 +24,6 @@ package metrics
 
 import (
 	"fmt"
-	"net"
 	"sync/atomic"
 
 	"github.com/socketserver-go/socketserver"
@@ -52,19 +51,7 @@ func Instrument(srv *socketserver.Server, reg *Registry, name string) error {
 	}
 	reg.servers = append(reg.servers, in)
 	reg.mu.Unlock()
-	if srv.ConnState == nil {
-		// Event mode times the connections it makes a Request for: with
-		// a ConnState hook.
-		srv.ConnState = func(*socketserver.Request, socketserver.ConnState) {}
-	}
-	next := srv.HandleError
-	if next == nil {
-		next = srv.LogError
-	}
-	srv.HandleError = func(remote net.Addr, err error) {
-		in.errors[family.ErrorKind(err)].Add(1)
-		next(remote, err)
-	}
+	family.Hook(srv, func(kind int) { in.errors[kind].Add(1) })
 	return nil
 }
 

@@ -11,8 +11,6 @@
 package prom
 
 import (
-	"net"
-
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/socketserver-go/socketserver"
@@ -27,19 +25,7 @@ func Instrument(srv *socketserver.Server, reg prometheus.Registerer, name string
 	if err := reg.Register(c); err != nil {
 		return err
 	}
-	if srv.ConnState == nil {
-		// Event mode times the connections it makes a Request for: with
-		// a ConnState hook.
-		srv.ConnState = func(*socketserver.Request, socketserver.ConnState) {}
-	}
-	next := srv.HandleError
-	if next == nil {
-		next = srv.LogError
-	}
-	srv.HandleError = func(remote net.Addr, err error) {
-		c.errors.WithLabelValues(family.ErrorKinds[family.ErrorKind(err)]).Inc()
-		next(remote, err)
-	}
+	family.Hook(srv, func(kind int) { c.errors.WithLabelValues(family.ErrorKinds[kind]).Inc() })
 	return nil
 }
 

@@ -60,6 +60,24 @@ const (
 // ErrorKinds are the values of the errors metric's "kind" label.
 var ErrorKinds = [...]string{"panic", "child", "timeout", "truncated", "tls_handshake", "other"}
 
+// Hook installs on srv the hooks both exporters need: a ConnState, for
+// Event mode times the connections it makes a Request for only with one,
+// and a HandleError that counts each error by kind (an index into
+// ErrorKinds), then calls the hook set before (or LogError).
+func Hook(srv *socketserver.Server, count func(kind int)) {
+	if srv.ConnState == nil {
+		srv.ConnState = func(*socketserver.Request, socketserver.ConnState) {}
+	}
+	next := srv.HandleError
+	if next == nil {
+		next = srv.LogError
+	}
+	srv.HandleError = func(remote net.Addr, err error) {
+		count(ErrorKind(err))
+		next(remote, err)
+	}
+}
+
 // ErrorKind classifies err: it returns an index into ErrorKinds.
 func ErrorKind(err error) int {
 	var pe *socketserver.PanicError
