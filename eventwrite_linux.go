@@ -51,28 +51,44 @@ func (l *eventLoop) writeThrough(c *EventConn) bool {
 	if ci.state != stateOpen || c.layer != nil || ci.awaitDrain || ci.dirty || ci.interest&poller.Writable != 0 {
 		return false
 	}
-	b := ci.bufs
-	for b.head < len(b.out) {
+	if _, ok := l.writeQueued(c); !ok {
+		return true
+	}
+	return ci.pending() == 0
+}
+
+// writeQueued writes c's queued output until it is all sent (then it
+// gives c's buffers back) or the socket is full. It reports whether it
+// wrote anything, and ok false if the write failed and closed c.
+func (l *eventLoop) writeQueued(c *EventConn) (wrote, ok bool) {
+	ci := &c.impl
+	for ci.pending() > 0 {
+		b := ci.bufs
 		n, err := rawio.Write(ci.fdInt(), b.out[b.head:])
 		if n > 0 {
+			wrote = true
 			b.head += n
 			l.bytesOut += int64(n)
 			if l.timesIO(ci) {
 				ci.lastOut = l.nanos()
 			}
 		}
-		switch {
-		case err == unix.EINTR || err == nil && n > 0:
+		if err == unix.EINTR {
 			continue
-		case err == nil || err == unix.EAGAIN:
-			return false
 		}
-		l.closeNow(c, os.NewSyscallError("write", err))
-		return true
+		if err == unix.EAGAIN || err == nil && n == 0 {
+			break
+		}
+		if err != nil {
+			l.closeNow(c, os.NewSyscallError("write", err))
+			return wrote, false
+		}
 	}
-	b.out, b.head = b.out[:0], 0
-	l.releaseBufs(c, false)
-	return true
+	if b := ci.bufs; b != nil && ci.pending() == 0 {
+		b.out, b.head = b.out[:0], 0
+		l.releaseBufs(c, false)
+	}
+	return wrote, true
 }
 
 // queue sends p, from AsyncWrite, to c.
@@ -146,32 +162,9 @@ func (l *eventLoop) flushDirty() {
 // moves c on: reading paused or resumed, the close finished.
 func (l *eventLoop) flush(c *EventConn) {
 	ci := &c.impl
-	wrote := false
-	for ci.pending() > 0 {
-		b := ci.bufs
-		n, err := rawio.Write(ci.fdInt(), b.out[b.head:])
-		if n > 0 {
-			wrote = true
-			b.head += n
-			l.bytesOut += int64(n)
-			if l.timesIO(ci) {
-				ci.lastOut = l.nanos()
-			}
-		}
-		if err == unix.EINTR {
-			continue
-		}
-		if err == unix.EAGAIN {
-			break
-		}
-		if err != nil {
-			l.closeNow(c, os.NewSyscallError("write", err))
-			return
-		}
-	}
-	if b := ci.bufs; b != nil && ci.pending() == 0 {
-		b.out, b.head = b.out[:0], 0
-		l.releaseBufs(c, false)
+	wrote, ok := l.writeQueued(c)
+	if !ok {
+		return
 	}
 	switch p := ci.pending(); {
 	case p >= l.e.highWater:

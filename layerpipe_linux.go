@@ -49,19 +49,29 @@ func (wouldBlockError) Timeout() bool   { return true }
 func (wouldBlockError) Temporary() bool { return true }
 
 func (p *layerPipe) Read(b []byte) (int, error) {
+	n, resume, err := p.read(b)
+	if resume {
+		p.l.post(mail{kind: mailResume, c: p.c}) // fails only once c is closed
+	}
+	return n, err
+}
+
+// read is Read under the lock; resume says the loop, which stopped
+// reading for the handshake (see stall), may read again.
+func (p *layerPipe) read(b []byte) (n int, resume bool, err error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for p.off == len(p.in) && !p.eof && !p.closed {
 		if p.onLoop {
-			return 0, errWouldBlock
+			return 0, false, errWouldBlock
 		}
 		p.more.Wait()
 	}
 	switch {
 	case p.closed:
-		return 0, net.ErrClosed
+		return 0, false, net.ErrClosed
 	case p.off < len(p.in):
-		n := copy(b, p.in[p.off:])
+		n = copy(b, p.in[p.off:])
 		p.off += n
 		if p.off == len(p.in) {
 			p.in, p.off = p.in[:0], 0
@@ -69,13 +79,13 @@ func (p *layerPipe) Read(b []byte) (int, error) {
 				p.in = nil // an idle connection keeps no large buffer
 			}
 		}
-		if p.stalled && !p.onLoop && len(p.in)-p.off <= p.hold/2 {
+		resume = p.stalled && !p.onLoop && len(p.in)-p.off <= p.hold/2
+		if resume {
 			p.stalled = false
-			p.l.post(mail{kind: mailResume, c: p.c}) // fails only once c is closed
 		}
-		return n, nil
+		return n, resume, nil
 	}
-	return 0, io.EOF
+	return 0, false, io.EOF
 }
 
 // stall reports whether the loop should stop reading from the socket:

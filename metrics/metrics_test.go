@@ -9,7 +9,6 @@ import (
 	"runtime"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -56,11 +55,7 @@ func TestInstrumentAndAdmin(t *testing.T) {
 	}
 	addr := servetest.Serve(t, srv)
 	for _, msg := range []string{"a", "bb", "panic"} {
-		c, err := net.Dial("tcp", addr.String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		c.SetDeadline(time.Now().Add(10 * time.Second))
+		c := servetest.Dial(t, addr)
 		io.WriteString(c, msg)
 		c.(*net.TCPConn).CloseWrite()
 		io.ReadAll(c)

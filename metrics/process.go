@@ -15,21 +15,19 @@ func (r *Registry) AddProcessMetrics() error {
 	// One entry for the four process_ families, which come and go together.
 	return r.add("process_", "", func(t *textWriter) {
 		p := readProcess()
-		if p.cpu >= 0 {
-			t.header("process_cpu_seconds_total", "Total user and system CPU time spent in seconds.", "counter")
-			t.sample("process_cpu_seconds_total", p.cpu)
-		}
-		if p.resident >= 0 {
-			t.header("process_resident_memory_bytes", "Resident memory size in bytes.", "gauge")
-			t.sample("process_resident_memory_bytes", p.resident)
-		}
-		if p.openFDs >= 0 {
-			t.header("process_open_fds", "Number of open file descriptors.", "gauge")
-			t.sample("process_open_fds", p.openFDs)
-		}
-		if p.maxFDs >= 0 {
-			t.header("process_max_fds", "Maximum number of open file descriptors.", "gauge")
-			t.sample("process_max_fds", p.maxFDs)
+		for _, m := range []struct {
+			name, help, kind string
+			value            float64
+		}{
+			{"process_cpu_seconds_total", "Total user and system CPU time spent in seconds.", "counter", p.cpu},
+			{"process_resident_memory_bytes", "Resident memory size in bytes.", "gauge", p.resident},
+			{"process_open_fds", "Number of open file descriptors.", "gauge", p.openFDs},
+			{"process_max_fds", "Maximum number of open file descriptors.", "gauge", p.maxFDs},
+		} {
+			if m.value >= 0 {
+				t.header(m.name, m.help, m.kind)
+				t.sample(m.name, m.value)
+			}
 		}
 	})
 }

@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
@@ -52,11 +51,7 @@ func TestSameAsMetrics(t *testing.T) {
 	}
 	addr := servetest.Serve(t, srv)
 	for _, msg := range []string{"a", "bb", "panic"} {
-		c, err := net.Dial("tcp", addr.String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		c.SetDeadline(time.Now().Add(10 * time.Second))
+		c := servetest.Dial(t, addr)
 		io.WriteString(c, msg)
 		c.(*net.TCPConn).CloseWrite()
 		io.ReadAll(c)
